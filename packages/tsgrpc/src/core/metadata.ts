@@ -1,0 +1,161 @@
+/**
+ * Metadata: an ordered multimap of lower-case keys to values. Keys ending in "-bin" hold bytes, all others
+ * hold printable ASCII strings (PROTOCOL-HTTP2.md "Custom-Metadata"). Invalid keys or values throw a
+ * TypeError when added, so a bad header is caught where it was made rather than on the wire.
+ */
+export type MetadataValue = string | Uint8Array;
+
+/** Everything the API accepts where metadata is expected. */
+export type MetadataInit =
+  | Metadata
+  | Record<string, MetadataValue | readonly MetadataValue[] | undefined>
+  | Iterable<readonly [string, MetadataValue]>;
+
+const KEY_PATTERN = /^[0-9a-z_.-]+$/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+export function isBinaryKey(key: string): boolean {
+  return key.endsWith("-bin");
+}
+
+export class Metadata implements Iterable<[string, MetadataValue]> {
+  private readonly entriesByKey = new Map<string, MetadataValue[]>();
+
+  constructor(init?: MetadataInit) {
+    if (init !== undefined) this.addAll(init);
+  }
+
+  /** Returns `init` itself when it is already Metadata, otherwise a new Metadata holding it. */
+  static from(init: MetadataInit | undefined): Metadata {
+    return init instanceof Metadata ? init : new Metadata(init);
+  }
+
+  /** Appends a value; repeated keys keep their order. */
+  add(key: string, value: MetadataValue): this {
+    const k = validateKey(key);
+    validateValue(k, value);
+    const list = this.entriesByKey.get(k);
+    if (list) list.push(value);
+    else this.entriesByKey.set(k, [value]);
+    return this;
+  }
+
+  /** Replaces every value of `key` with `value`. */
+  set(key: string, value: MetadataValue): this {
+    const k = validateKey(key);
+    validateValue(k, value);
+    this.entriesByKey.set(k, [value]);
+    return this;
+  }
+
+  /** The first value of `key`, or undefined. */
+  get(key: string): MetadataValue | undefined {
+    return this.entriesByKey.get(key.toLowerCase())?.[0];
+  }
+
+  /** The first value of a text key as a string (bytes are decoded as UTF-8). */
+  getString(key: string): string | undefined {
+    const v = this.get(key);
+    return v === undefined || typeof v === "string" ? v : Buffer.from(v).toString("utf8");
+  }
+
+  getAll(key: string): MetadataValue[] {
+    return [...(this.entriesByKey.get(key.toLowerCase()) ?? [])];
+  }
+
+  has(key: string): boolean {
+    return this.entriesByKey.has(key.toLowerCase());
+  }
+
+  delete(key: string): boolean {
+    return this.entriesByKey.delete(key.toLowerCase());
+  }
+
+  keys(): IterableIterator<string> {
+    return this.entriesByKey.keys();
+  }
+
+  /** Number of distinct keys. */
+  get size(): number {
+    return this.entriesByKey.size;
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, MetadataValue]> {
+    for (const [key, values] of this.entriesByKey) for (const v of values) yield [key, v];
+  }
+
+  clone(): Metadata {
+    const copy = new Metadata();
+    for (const [key, values] of this.entriesByKey) copy.entriesByKey.set(key, [...values]);
+    return copy;
+  }
+
+  /** Appends every entry of `other` (already validated, so no re-check). */
+  merge(other: MetadataInit): this {
+    if (other instanceof Metadata) {
+      for (const [key, values] of other.entriesByKey) {
+        const list = this.entriesByKey.get(key);
+        if (list) list.push(...values);
+        else this.entriesByKey.set(key, [...values]);
+      }
+      return this;
+    }
+    return this.addAll(other);
+  }
+
+  /** A plain object: each key to its list of values (bytes as Buffer). Handy for logging and tests. */
+  toJSON(): Record<string, MetadataValue[]> {
+    const out: Record<string, MetadataValue[]> = {};
+    for (const [key, values] of this.entriesByKey) out[key] = [...values];
+    return out;
+  }
+
+  /** Adds an entry without validation: for the protocol layer, which has already decoded a legal header. */
+  addTrusted(key: string, value: MetadataValue): void {
+    const list = this.entriesByKey.get(key);
+    if (list) list.push(value);
+    else this.entriesByKey.set(key, [value]);
+  }
+
+  private addAll(init: MetadataInit): this {
+    if (init instanceof Metadata) return this.merge(init);
+    if (isIterable(init)) {
+      for (const [key, value] of init) this.add(key, value);
+      return this;
+    }
+    for (const key of Object.keys(init)) {
+      const value = init[key];
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value as readonly MetadataValue[]) this.add(key, v);
+      else this.add(key, value as MetadataValue);
+    }
+    return this;
+  }
+}
+
+function isIterable(v: object): v is Iterable<readonly [string, MetadataValue]> {
+  return typeof (v as Partial<Iterable<unknown>>)[Symbol.iterator] === "function";
+}
+
+function validateKey(key: string): string {
+  const k = key.toLowerCase();
+  if (k.length === 0 || !KEY_PATTERN.test(k)) {
+    throw new TypeError(`metadata key ${JSON.stringify(key)} is not legal: use only [0-9a-z_.-]`);
+  }
+  return k;
+}
+
+function validateValue(key: string, value: MetadataValue): void {
+  if (isBinaryKey(key)) {
+    if (!(value instanceof Uint8Array)) {
+      throw new TypeError(`metadata key "${key}" ends in -bin, so its value must be a Uint8Array/Buffer`);
+    }
+    return;
+  }
+  if (typeof value !== "string") {
+    throw new TypeError(`metadata key "${key}" is a text key, so its value must be a string (use a "-bin" key for bytes)`);
+  }
+  if (!PRINTABLE_ASCII.test(value)) {
+    throw new TypeError(`metadata value for "${key}" must be printable ASCII (0x20-0x7E)`);
+  }
+}

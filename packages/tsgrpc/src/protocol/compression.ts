@@ -1,0 +1,64 @@
+import * as zlib from "node:zlib";
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+
+/**
+ * Message compression (grpc/grpc doc/compression.md). Compressors are a registry keyed by name; the
+ * built-in ones register through the same public call as any user-supplied one.
+ */
+export interface Compressor {
+  /** The `grpc-encoding` token, e.g. "gzip". */
+  readonly name: string;
+  compress(data: Uint8Array): Uint8Array;
+  /** Throws RangeError when the output would exceed `maxLength` (a decompression bomb). */
+  decompress(data: Uint8Array, maxLength: number): Uint8Array;
+}
+
+const compressors = new Map<string, Compressor>();
+
+export function registerCompressor(compressor: Compressor): void {
+  compressors.set(compressor.name, compressor);
+}
+
+export function getCompressor(name: string): Compressor | undefined {
+  return compressors.get(name);
+}
+
+/** "identity" and every registered name, for `grpc-accept-encoding`. */
+export function supportedEncodings(): string[] {
+  return ["identity", ...compressors.keys()];
+}
+
+export function acceptEncodingHeader(): string {
+  return supportedEncodings().join(",");
+}
+
+/** Parses `grpc-accept-encoding`, tolerant of spaces after commas. */
+export function parseAcceptEncoding(value: string | undefined): Set<string> {
+  const names = new Set<string>(["identity"]);
+  if (value) for (const token of value.split(",")) if (token.trim()) names.add(token.trim());
+  return names;
+}
+
+/** Decompresses one message, mapping failures to the codes the spec asks for. */
+export function decompressMessage(compressor: Compressor, data: Uint8Array, maxLength: number): Uint8Array {
+  try {
+    return compressor.decompress(data, maxLength);
+  } catch (err) {
+    if (err instanceof RangeError || (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new RpcError(Code.RESOURCE_EXHAUSTED, `decompressed message larger than max (${maxLength})`);
+    }
+    throw new RpcError(Code.INTERNAL, `could not decompress ${compressor.name} message: ${(err as Error).message}`);
+  }
+}
+
+registerCompressor({
+  name: "gzip",
+  compress: (data) => zlib.gzipSync(data),
+  decompress: (data, maxLength) => zlib.gunzipSync(data, { maxOutputLength: Math.max(maxLength, 1) }),
+});
+registerCompressor({
+  name: "deflate",
+  compress: (data) => zlib.deflateSync(data),
+  decompress: (data, maxLength) => zlib.inflateSync(data, { maxOutputLength: Math.max(maxLength, 1) }),
+});

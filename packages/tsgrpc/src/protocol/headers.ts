@@ -1,0 +1,99 @@
+import { Code } from "../core/code.js";
+import { Metadata } from "../core/metadata.js";
+import type { Status } from "../core/status.js";
+import { encodeGrpcMessage, decodeGrpcMessage } from "./grpc-message.js";
+import { encodeTimeout } from "./grpc-timeout.js";
+import { appendMetadataHeaders, metadataFromRawHeaders, type OutgoingHeaders } from "./metadata-headers.js";
+import { codeFromHttpStatus } from "./status-mapping.js";
+
+/** The request and response heads of gRPC over HTTP/2 (PROTOCOL-HTTP2.md). */
+export const GRPC_CONTENT_TYPE = "application/grpc";
+export const USER_AGENT = "grpc-node-tsgrpc/0.1.0";
+
+/** Incoming headers as node:http2 presents them. */
+export type IncomingHeaders = Record<string, string | string[] | number | undefined>;
+
+export function isGrpcContentType(value: unknown): boolean {
+  return typeof value === "string" && value.startsWith(GRPC_CONTENT_TYPE) &&
+    (value.length === GRPC_CONTENT_TYPE.length || value[GRPC_CONTENT_TYPE.length] === "+" ||
+      value[GRPC_CONTENT_TYPE.length] === ";");
+}
+
+export interface RequestHead {
+  path: string;
+  authority: string;
+  scheme: "http" | "https";
+  /** Milliseconds until the deadline; omitted when there is none. */
+  timeoutMs?: number;
+  metadata: Metadata;
+  /** `grpc-encoding` of the request messages; omitted for identity. */
+  encoding?: string;
+  acceptEncoding: string;
+  userAgent?: string;
+}
+
+export function buildRequestHeaders(head: RequestHead): OutgoingHeaders {
+  const headers: OutgoingHeaders = {
+    ":method": "POST",
+    ":scheme": head.scheme,
+    ":path": head.path,
+    ":authority": head.authority,
+    "content-type": GRPC_CONTENT_TYPE,
+    te: "trailers",
+    "grpc-accept-encoding": head.acceptEncoding,
+    "user-agent": head.userAgent ? `${head.userAgent} ${USER_AGENT}` : USER_AGENT,
+  };
+  if (head.timeoutMs !== undefined) headers["grpc-timeout"] = encodeTimeout(head.timeoutMs);
+  if (head.encoding !== undefined && head.encoding !== "identity") headers["grpc-encoding"] = head.encoding;
+  appendMetadataHeaders(headers, head.metadata);
+  return headers;
+}
+
+export function buildResponseHeaders(metadata: Metadata, encoding: string | undefined, acceptEncoding: string): OutgoingHeaders {
+  const headers: OutgoingHeaders = {
+    ":status": 200,
+    "content-type": GRPC_CONTENT_TYPE,
+    "grpc-accept-encoding": acceptEncoding,
+  };
+  if (encoding !== undefined && encoding !== "identity") headers["grpc-encoding"] = encoding;
+  appendMetadataHeaders(headers, metadata);
+  return headers;
+}
+
+/** The status fields plus trailing metadata, as trailers after the messages. */
+export function buildTrailers(status: Status): OutgoingHeaders {
+  const trailers: OutgoingHeaders = { "grpc-status": String(status.code) };
+  if (status.details) trailers["grpc-message"] = encodeGrpcMessage(status.details);
+  appendMetadataHeaders(trailers, status.metadata);
+  return trailers;
+}
+
+/** Trailers-Only: one HEADERS frame with END_STREAM holding the head and the status together. */
+export function buildTrailersOnly(status: Status, initialMetadata: Metadata, acceptEncoding: string): OutgoingHeaders {
+  const headers = buildResponseHeaders(initialMetadata, undefined, acceptEncoding);
+  Object.assign(headers, buildTrailers(status));
+  return headers;
+}
+
+/**
+ * The status a client reads from trailers (or a Trailers-Only head). Without `grpc-status` the HTTP
+ * status decides; a `grpc-status` that is not a number is UNKNOWN.
+ */
+export function statusFromTrailers(trailers: IncomingHeaders, rawTrailers: readonly string[], httpStatus: number): Status {
+  const metadata = metadataFromRawHeaders(rawTrailers);
+  const rawCode = trailers["grpc-status"];
+  if (rawCode === undefined) {
+    const code = httpStatus === 200 ? Code.UNKNOWN : codeFromHttpStatus(httpStatus);
+    const details = httpStatus === 200
+      ? "server closed the stream without a grpc-status"
+      : `received HTTP status ${httpStatus} without a grpc-status`;
+    return { code, details, metadata };
+  }
+  const text = String(rawCode).trim();
+  if (!/^\d+$/.test(text)) {
+    return { code: Code.UNKNOWN, details: `invalid grpc-status "${text}"`, metadata };
+  }
+  const message = trailers["grpc-message"];
+  const details = typeof message === "string" ? decodeGrpcMessage(message) : "";
+  return { code: Number(text) as Code, details, metadata };
+}

@@ -1,0 +1,101 @@
+import { Code } from "../core/code.js";
+import { clientStreams } from "../core/method.js";
+import { Metadata } from "../core/metadata.js";
+import { RpcError } from "../core/rpc-error.js";
+import type { Status } from "../core/status.js";
+import type { CallContext } from "./server-context.js";
+import type { MethodHandler } from "./method-handler.js";
+import type { ServerCall } from "./server-call.js";
+
+/**
+ * Runs one handler over a ServerCall and ends the call with the outcome. Every kind goes through the
+ * same steps: read request(s), run, send response(s), finish; only the shape of each step differs.
+ */
+export async function runHandler(call: ServerCall, method: MethodHandler, context: CallContext): Promise<void> {
+  try {
+    const request = clientStreams(method.kind)
+      ? decodeStream(call, method)
+      : decodeOne(method, await call.readSingleRequest());
+    switch (method.kind) {
+      case "unary":
+      case "client_streaming": {
+        const response = await method.handler(request as never, context);
+        if (call.isFinished) return;
+        if (!isFailureSet(context)) await call.sendMessage(encode(method, response));
+        break;
+      }
+      case "server_streaming":
+      case "bidi_streaming": {
+        const responses = await method.handler(request as never, context);
+        if (responses) await sendAll(call, method, responses);
+        break;
+      }
+    }
+    if (!call.isFinished) call.finish(statusOnReturn(context));
+  } catch (err) {
+    if (!call.isFinished) call.finish(statusOnThrow(err, context));
+  }
+}
+
+function decodeOne(method: MethodHandler, payload: Uint8Array): unknown {
+  try {
+    return method.deserializeRequest(payload);
+  } catch (err) {
+    throw new RpcError(Code.INTERNAL, `could not parse request: ${(err as Error).message}`);
+  }
+}
+
+/** The queue is taken at once so no request is missed while the handler has not started reading. */
+function decodeStream(call: ServerCall, method: MethodHandler): AsyncGenerator<unknown> {
+  return decodeEach(call, method, call.readRequestStream());
+}
+
+async function* decodeEach(call: ServerCall, method: MethodHandler, payloads: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
+  for await (const payload of payloads) {
+    let message: unknown;
+    try {
+      message = method.deserializeRequest(payload);
+    } catch (err) {
+      const error = new RpcError(Code.INTERNAL, `could not parse request: ${(err as Error).message}`);
+      call.finish({ code: error.code, details: error.details, metadata: new Metadata() });
+      throw error;
+    }
+    yield message;
+  }
+}
+
+async function sendAll(call: ServerCall, method: MethodHandler, responses: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
+  for await (const response of responses) {
+    if (call.isFinished) return; // leaving the loop runs the generator's finally blocks
+    const flushed = call.sendMessage(encode(method, response));
+    if (flushed) await flushed;
+  }
+}
+
+function encode(method: MethodHandler, response: unknown): Uint8Array {
+  try {
+    return method.serializeResponse(response);
+  } catch (err) {
+    throw new RpcError(Code.INTERNAL, `could not serialize response: ${(err as Error).message}`);
+  }
+}
+
+function isFailureSet(context: CallContext): boolean {
+  return context.status !== undefined && context.status.code !== Code.OK;
+}
+
+function statusOnReturn(context: CallContext): Status {
+  return {
+    code: context.status?.code ?? Code.OK,
+    details: context.status?.details ?? "",
+    metadata: context.trailers ?? new Metadata(),
+  };
+}
+
+/** An RpcError keeps its status (plus trailers set on the context); anything else is UNKNOWN. */
+function statusOnThrow(err: unknown, context: CallContext): Status {
+  const error = RpcError.from(err, Code.UNKNOWN);
+  const metadata = context.trailers?.clone() ?? new Metadata();
+  metadata.merge(error.metadata);
+  return { code: error.code === Code.OK ? Code.UNKNOWN : error.code, details: error.details, metadata };
+}

@@ -1,0 +1,271 @@
+import { Code } from "../core/code.js";
+import { onDeadline, type Deadline } from "../core/deadline.js";
+import { Metadata } from "../core/metadata.js";
+import { RpcError } from "../core/rpc-error.js";
+import type { Status } from "../core/status.js";
+import { getCompressor, parseAcceptEncoding, acceptEncodingHeader } from "../protocol/compression.js";
+import { buildResponseHeaders, buildTrailers, buildTrailersOnly } from "../protocol/headers.js";
+import { MessageReader } from "../protocol/message-reader.js";
+import { MessageWriter } from "../protocol/message-writer.js";
+import { Http2ErrorCode } from "../protocol/status-mapping.js";
+import { MessageQueue } from "../internal/message-queue.js";
+import type { ServerTransportStream } from "../transport/transport.js";
+
+/** Limits and defaults a call inherits from its server. */
+export interface ServerCallConfig {
+  maxReceiveMessageLength: number;
+  maxSendMessageLength: number;
+  /** Compression for responses when the client accepts it; undefined = identity. */
+  defaultCompression: string | undefined;
+}
+
+/** What the server read from the request head before the call started. */
+export interface ServerCallHead {
+  path: string;
+  metadata: Metadata;
+  deadline: Deadline;
+  /** Request message encoding (already checked to be supported). */
+  requestEncoding: string | undefined;
+  acceptEncoding: string | undefined;
+}
+
+/**
+ * The server's one streaming primitive: message payloads in, payloads out, one final status. The four
+ * handler kinds are thin adapters over it. It owns the deadline, cancellation and the response head.
+ */
+export class ServerCall {
+  readonly metadata: Metadata;
+  readonly deadline: Deadline;
+  readonly path: string;
+  /** CANCELLED/DEADLINE_EXCEEDED once the call is over without the handler finishing it. */
+  cancelReason: RpcError | undefined;
+  private finished = false;
+  private headersSent = false;
+  private initialMetadata: Metadata | undefined;
+  private responseCompression: string | undefined;
+  private writer: MessageWriter | undefined;
+  private readonly reader: MessageReader;
+  private requestSink: ((payload: Uint8Array) => void) | undefined;
+  private requestEndSink: ((error: RpcError | undefined) => void) | undefined;
+  private drainWaiters: Array<() => void> = [];
+  private controller: AbortController | undefined;
+  private endCallbacks: Array<() => void> | undefined;
+  private readonly disarmDeadline: () => void;
+  private readonly acceptEncodings: string | undefined;
+
+  constructor(
+    readonly stream: ServerTransportStream,
+    head: ServerCallHead,
+    private readonly config: ServerCallConfig,
+  ) {
+    this.metadata = head.metadata;
+    this.deadline = head.deadline;
+    this.path = head.path;
+    this.acceptEncodings = head.acceptEncoding;
+    this.responseCompression = config.defaultCompression;
+    const compressor = head.requestEncoding ? getCompressor(head.requestEncoding) : undefined;
+    this.reader = new MessageReader(config.maxReceiveMessageLength, compressor, (payload) => this.requestSink?.(payload));
+    stream.setListener({
+      onData: (chunk) => this.onData(chunk),
+      onEnd: () => this.onRequestEnd(),
+      onDrain: () => this.flushDrainWaiters(),
+      onClose: (rstCode) => this.onClose(rstCode),
+    });
+    this.disarmDeadline = onDeadline(this.deadline, () => {
+      this.abortWith(new RpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded"), true);
+    });
+  }
+
+  get peer(): string {
+    return this.stream.peer;
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Fires when the call is cancelled or its deadline passes; created on first use (unary calls rarely ask). */
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.cancelReason && !this.controller.signal.aborted) this.controller.abort(this.cancelReason);
+    return this.controller.signal;
+  }
+
+  onEnd(callback: () => void): void {
+    if (this.finished) {
+      queueMicrotask(callback);
+      return;
+    }
+    (this.endCallbacks ??= []).push(callback);
+  }
+
+  // ---- requests -------------------------------------------------------------------------------------
+
+  /** Collects exactly one request message (unary and server-streaming methods). */
+  readSingleRequest(): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      let first: Uint8Array | undefined;
+      let count = 0;
+      this.requestSink = (payload) => {
+        count++;
+        first ??= payload;
+      };
+      this.requestEndSink = (error) => {
+        if (error) reject(error);
+        else if (count !== 1) {
+          reject(new RpcError(Code.UNIMPLEMENTED, `expected exactly one request message for ${this.path}, got ${count}`));
+        } else resolve(first!);
+      };
+    });
+  }
+
+  /** Every request message as an async iterable, with backpressure onto the HTTP/2 stream. */
+  readRequestStream(): MessageQueue<Uint8Array> {
+    const queue = new MessageQueue<Uint8Array>(16, (pause) => (pause ? this.stream.pause() : this.stream.resume()));
+    this.requestSink = (payload) => queue.push(payload);
+    this.requestEndSink = (error) => (error ? queue.fail(error) : queue.end());
+    return queue;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.finished) return;
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.failRequests(RpcError.from(err, Code.INTERNAL));
+    }
+  }
+
+  private onRequestEnd(): void {
+    if (this.finished) return;
+    try {
+      this.reader.finish();
+    } catch (err) {
+      this.failRequests(RpcError.from(err, Code.INTERNAL));
+      return;
+    }
+    const sink = this.requestEndSink;
+    this.requestEndSink = undefined;
+    sink?.(undefined);
+  }
+
+  /** A broken request ends the whole call with that status; the handler sees the error on its stream. */
+  private failRequests(error: RpcError): void {
+    const sink = this.requestEndSink;
+    this.requestEndSink = undefined;
+    this.requestSink = undefined;
+    sink?.(error);
+    this.finish({ code: error.code, details: error.details, metadata: new Metadata() });
+  }
+
+  // ---- responses ------------------------------------------------------------------------------------
+
+  setResponseCompression(name: string | undefined): void {
+    if (name !== undefined && name !== "identity" && !getCompressor(name)) {
+      throw new RpcError(Code.INTERNAL, `unknown compression "${name}"`);
+    }
+    this.responseCompression = name;
+  }
+
+  /** Adds to the initial metadata; an error once the head has gone out. */
+  addInitialMetadata(metadata: Metadata): void {
+    if (this.headersSent) throw new Error("initial metadata was already sent");
+    (this.initialMetadata ??= new Metadata()).merge(metadata);
+  }
+
+  sendHeaders(): void {
+    if (this.headersSent || this.finished) return;
+    this.headersSent = true;
+    const encoding = this.negotiatedEncoding();
+    this.writer = new MessageWriter(this.config.maxSendMessageLength, encoding ? getCompressor(encoding) : undefined);
+    this.stream.sendHeaders(buildResponseHeaders(this.initialMetadata ?? EMPTY, encoding, acceptEncodingHeader()));
+  }
+
+  /**
+   * Sends one response payload. Resolves at once while HTTP/2 flow control has room, otherwise when the
+   * peer has read enough; rejects with the call's end reason if the call is over.
+   */
+  sendMessage(payload: Uint8Array, compress = true): Promise<void> | undefined {
+    if (this.finished) return Promise.reject(this.cancelReason ?? new RpcError(Code.INTERNAL, "call already finished"));
+    if (!this.headersSent) this.sendHeaders();
+    const framed = this.writer!.frame(payload, compress);
+    if (this.stream.write(framed)) return undefined;
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Ends the call with `status` (the handler's outcome). Later calls are ignored. */
+  finish(status: Status): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.disarmDeadline();
+    if (!this.headersSent && (this.initialMetadata === undefined || this.initialMetadata.size === 0)) {
+      this.stream.sendTrailers(buildTrailersOnly(status, EMPTY, acceptEncodingHeader()));
+    } else {
+      this.sendHeadersForFinish();
+      this.stream.sendTrailers(buildTrailers(status));
+    }
+    this.ended();
+  }
+
+  private sendHeadersForFinish(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.sendHeaders(buildResponseHeaders(this.initialMetadata ?? EMPTY, undefined, acceptEncodingHeader()));
+  }
+
+  private negotiatedEncoding(): string | undefined {
+    const wanted = this.responseCompression;
+    if (wanted === undefined || wanted === "identity") return undefined;
+    return parseAcceptEncoding(this.acceptEncodings).has(wanted) ? wanted : undefined;
+  }
+
+  // ---- end of life ----------------------------------------------------------------------------------
+
+  /**
+   * Ends the call from outside the handler: deadline, server shutdown, or the peer going away.
+   * With `sendStatus` the client is told the status; otherwise the stream is just reset.
+   */
+  abortWith(reason: RpcError, sendStatus: boolean): void {
+    if (this.finished) return;
+    this.cancelReason = reason;
+    const sink = this.requestEndSink;
+    this.requestEndSink = undefined;
+    this.requestSink = undefined;
+    sink?.(reason);
+    if (sendStatus) {
+      this.finish({ code: reason.code, details: reason.details, metadata: new Metadata() });
+    } else {
+      this.finished = true;
+      this.disarmDeadline();
+      this.stream.reset(Http2ErrorCode.CANCEL);
+      this.ended();
+    }
+    this.flushDrainWaiters();
+  }
+
+  private onClose(rstCode: number): void {
+    if (this.finished) return;
+    const detail = rstCode === Http2ErrorCode.CANCEL || rstCode === Http2ErrorCode.NO_ERROR
+      ? "call cancelled by the client"
+      : `stream reset by the client (HTTP/2 error ${rstCode})`;
+    this.abortWith(new RpcError(Code.CANCELLED, detail), false);
+  }
+
+  private ended(): void {
+    if (this.cancelReason && this.controller && !this.controller.signal.aborted) {
+      this.controller.abort(this.cancelReason);
+    }
+    const callbacks = this.endCallbacks;
+    this.endCallbacks = undefined;
+    if (callbacks) for (const cb of callbacks) cb();
+  }
+
+  private flushDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    if (waiters.length === 0) return;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+const EMPTY = new Metadata();

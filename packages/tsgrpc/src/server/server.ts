@@ -1,0 +1,210 @@
+import { Code } from "../core/code.js";
+import { Metadata } from "../core/metadata.js";
+import { RpcError } from "../core/rpc-error.js";
+import { buildTrailersOnly } from "../protocol/headers.js";
+import { acceptEncodingHeader, getCompressor } from "../protocol/compression.js";
+import { listenHttp2, type ServerListener } from "../transport/http2/server-listener.js";
+import type { Http2Tuning, ServerTransportStream, SocketAddress } from "../transport/transport.js";
+import { admitRequest } from "./admit-request.js";
+import { parseBindAddress } from "./bind-address.js";
+import type { MethodHandler } from "./method-handler.js";
+import { Router, type GenericHandler } from "./router.js";
+import { runHandler } from "./run-handler.js";
+import { ServerCall, type ServerCallConfig } from "./server-call.js";
+import { CallContext } from "./server-context.js";
+import { ServerCredentials } from "./server-credentials.js";
+
+export interface ServerOptions extends Http2Tuning {
+  /** Largest request message accepted, after decompression (default 4 MiB). */
+  maxReceiveMessageLength?: number;
+  /** Largest response message sent (default unlimited). */
+  maxSendMessageLength?: number;
+  /** Response compression used whenever the client accepts it ("gzip", "deflate"; default identity). */
+  compression?: string;
+}
+
+export interface ShutdownOptions {
+  /** How long running calls may go on; at the end they are cancelled. Default: no limit. */
+  graceMs?: number;
+}
+
+/** The server API (reference: `grpc.Server`). */
+export interface Server {
+  /** Serves a method under its path, codec-agnostic (reference: `method_handlers_generic_handler`). */
+  addMethod(path: string, handler: MethodHandler): this;
+  /** Asks `handler` for methods not registered by path (reference: `add_generic_rpc_handlers`). */
+  addGenericHandler(handler: GenericHandler): this;
+  /**
+   * Listens on `address` and serves at once; resolves with the bound port (port 0 picks one).
+   * Reference: `add_insecure_port` / `add_secure_port` followed by `start`.
+   */
+  bind(address: string, credentials?: ServerCredentials): Promise<number>;
+  /** Addresses currently listened on. */
+  readonly addresses: readonly SocketAddress[];
+  /** Graceful stop: new calls get UNAVAILABLE, running calls may finish within the grace period. */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+  /** Immediate stop: running calls are cancelled now. */
+  forceShutdown(): Promise<void>;
+  /** Resolves once the server has stopped; with a timeout, resolves false if it had not (reference: `wait_for_termination`). */
+  waitForTermination(timeoutMs?: number): Promise<boolean>;
+  /** Number of calls being served right now. */
+  readonly activeCalls: number;
+}
+
+const DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024;
+
+export function createServer(options: ServerOptions = {}): Server & ServerInternals {
+  return new GrpcServer(options);
+}
+
+/** What the typed layer (addService) needs besides the public API. */
+export interface ServerInternals {
+  readonly router: Router;
+}
+
+class GrpcServer implements Server, ServerInternals {
+  readonly router = new Router();
+  private readonly listeners: ServerListener[] = [];
+  private readonly calls = new Set<ServerCall>();
+  private readonly callConfig: ServerCallConfig;
+  private stopping: Promise<void> | undefined;
+  private resolveTerminated!: () => void;
+  private readonly terminated = new Promise<void>((resolve) => (this.resolveTerminated = resolve));
+  private shuttingDown = false;
+
+  constructor(private readonly options: ServerOptions) {
+    if (options.compression !== undefined && options.compression !== "identity" && !getCompressor(options.compression)) {
+      throw new Error(`unknown compression "${options.compression}"`);
+    }
+    this.callConfig = {
+      maxReceiveMessageLength: options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
+      maxSendMessageLength: options.maxSendMessageLength ?? Infinity,
+      defaultCompression: options.compression,
+    };
+  }
+
+  get addresses(): readonly SocketAddress[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  addMethod(path: string, handler: MethodHandler): this {
+    this.router.add(path, handler);
+    return this;
+  }
+
+  addGenericHandler(handler: GenericHandler): this {
+    this.router.addGeneric(handler);
+    return this;
+  }
+
+  async bind(address: string, credentials: ServerCredentials = ServerCredentials.insecure()): Promise<number> {
+    if (this.shuttingDown) throw new Error("server is shut down");
+    const addresses = parseBindAddress(address);
+    let port = 0;
+    for (const [index, requested] of addresses.entries()) {
+      const target = "port" in requested && port !== 0 ? { ...requested, port } : requested;
+      try {
+        const listener = await listenHttp2(target, {
+          ...this.options,
+          tls: credentials.tls,
+          onStream: (stream) => this.onStream(stream),
+        });
+        this.listeners.push(listener);
+        if ("port" in listener.address) port = listener.address.port;
+      } catch (err) {
+        // "localhost" binds both loopbacks; a machine without IPv6 still serves IPv4.
+        if (index === 0) throw err;
+      }
+    }
+    return port;
+  }
+
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.stopping ??= this.stop(options.graceMs ?? Infinity);
+    return this.stopping;
+  }
+
+  forceShutdown(): Promise<void> {
+    if (this.stopping) {
+      this.cancelAll();
+      return this.stopping;
+    }
+    return this.shutdown({ graceMs: 0 });
+  }
+
+  async waitForTermination(timeoutMs?: number): Promise<boolean> {
+    if (timeoutMs === undefined) {
+      await this.terminated;
+      return true;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const result = await Promise.race([this.terminated.then(() => true), timedOut]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  private onStream(stream: ServerTransportStream): void {
+    if (this.shuttingDown) {
+      refuse(stream, new RpcError(Code.UNAVAILABLE, "server is shutting down"));
+      return;
+    }
+    const admission = admitRequest(stream);
+    if (admission.kind === "http-error") {
+      stream.respondHttpError(admission.status, admission.message);
+      return;
+    }
+    if (admission.kind === "status") {
+      refuse(stream, admission.error);
+      return;
+    }
+    const method = this.router.lookup(admission.head.path);
+    if (!method) {
+      refuse(stream, new RpcError(Code.UNIMPLEMENTED, `method ${admission.head.path} is not implemented`));
+      return;
+    }
+    const call = new ServerCall(stream, admission.head, this.callConfig);
+    this.calls.add(call);
+    call.onEnd(() => this.calls.delete(call));
+    void runHandler(call, method, new CallContext(call));
+  }
+
+  private async stop(graceMs: number): Promise<void> {
+    this.shuttingDown = true;
+    const closed = Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    for (const listener of this.listeners) listener.drainSessions();
+    if (this.calls.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = graceMs === Infinity ? undefined : setTimeout(() => this.cancelAll(), graceMs);
+        const check = (): void => {
+          if (this.calls.size > 0) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        for (const call of this.calls) call.onEnd(() => queueMicrotask(check));
+        check();
+      });
+    }
+    for (const listener of this.listeners) listener.destroySessions();
+    await closed;
+    this.resolveTerminated();
+  }
+
+  private cancelAll(): void {
+    for (const call of [...this.calls]) {
+      call.abortWith(new RpcError(Code.UNAVAILABLE, "server is shutting down"), true);
+    }
+  }
+}
+
+function refuse(stream: ServerTransportStream, error: RpcError): void {
+  stream.sendTrailers(buildTrailersOnly(
+    { code: error.code, details: error.details, metadata: new Metadata() },
+    new Metadata(),
+    acceptEncodingHeader(),
+  ));
+}

@@ -1,0 +1,93 @@
+import * as http2 from "node:http2";
+import type { IncomingHeaders } from "../../protocol/headers.js";
+import type { OutgoingHeaders } from "../../protocol/metadata-headers.js";
+import type { ServerTransportStream, StreamListener } from "../transport.js";
+
+const { NGHTTP2_NO_ERROR } = http2.constants;
+
+/** Presents a node ServerHttp2Stream as a ServerTransportStream. */
+export class ServerStreamAdapter implements ServerTransportStream {
+  private headersSent = false;
+  private finished = false;
+  private error: Error | undefined;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    readonly headers: IncomingHeaders,
+    readonly rawHeaders: string[],
+    readonly peer: string,
+  ) {
+    stream.on("error", (err: Error) => {
+      this.error ??= err;
+    });
+  }
+
+  get closed(): boolean {
+    return this.stream.closed || this.stream.destroyed;
+  }
+
+  setListener(listener: StreamListener): void {
+    const stream = this.stream;
+    stream.on("data", (chunk: Buffer) => listener.onData(chunk));
+    stream.on("end", () => listener.onEnd());
+    stream.on("drain", () => listener.onDrain());
+    stream.on("close", () => listener.onClose(stream.rstCode ?? 0, this.error));
+  }
+
+  sendHeaders(headers: OutgoingHeaders): void {
+    if (this.headersSent || this.closed) return;
+    this.headersSent = true;
+    this.stream.respond(headers, { waitForTrailers: true });
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.closed) return true;
+    return this.stream.write(data);
+  }
+
+  sendTrailers(trailers: OutgoingHeaders): void {
+    if (this.finished || this.closed) return;
+    this.finished = true;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond(trailers, { endStream: true });
+      this.resetIfStillReading();
+      return;
+    }
+    this.stream.once("wantTrailers", () => {
+      if (this.closed) return;
+      this.stream.sendTrailers(trailers);
+      this.resetIfStillReading();
+    });
+    this.stream.end();
+  }
+
+  respondHttpError(status: number, message: string): void {
+    if (this.headersSent || this.closed) return;
+    this.headersSent = true;
+    this.finished = true;
+    this.stream.respond({ ":status": status, "content-type": "text/plain" });
+    this.stream.end(message);
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  reset(code: number): void {
+    this.finished = true;
+    if (!this.closed) this.stream.close(code);
+  }
+
+  /**
+   * The response is complete but the client is still sending: RST_STREAM(NO_ERROR) tells it to stop
+   * (PROTOCOL-HTTP2.md). node sends it after the queued trailers.
+   */
+  private resetIfStillReading(): void {
+    if (!this.stream.readableEnded && !this.closed) this.stream.close(NGHTTP2_NO_ERROR);
+  }
+}

@@ -1,0 +1,19 @@
+import type { Http2Tuning } from "../transport.js";
+
+/**
+ * Flow-control windows larger than HTTP/2's 64 KiB default: with one round trip on loopback the default
+ * would cap a single stream's throughput, while these still bound what a slow reader can be sent.
+ */
+export const DEFAULT_STREAM_WINDOW = 1024 * 1024;
+export const DEFAULT_CONNECTION_WINDOW = 8 * 1024 * 1024;
+export const DEFAULT_MAX_HEADER_LIST_SIZE = 16 * 1024;
+
+export function sessionSettings(tuning: Http2Tuning): Record<string, number | boolean> {
+  const settings: Record<string, number | boolean> = {
+    initialWindowSize: tuning.initialWindowSize ?? DEFAULT_STREAM_WINDOW,
+    maxHeaderListSize: tuning.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE,
+    enablePush: false,
+  };
+  if (tuning.maxConcurrentStreams !== undefined) settings["maxConcurrentStreams"] = tuning.maxConcurrentStreams;
+  return settings;
+}
