@@ -8,6 +8,9 @@ import type { Http2Tuning, ServerTransportStream, SocketAddress } from "../trans
 import { admitRequest } from "./admit-request.js";
 import { parseBindAddress } from "./bind-address.js";
 import type { MethodHandler } from "./method-handler.js";
+import type { DescService } from "@bufbuild/protobuf";
+import { isServiceDefinition, protobufService, type ServiceDefinition } from "../protobuf/service-definition.js";
+import { methodHandlersOf, type ServiceImplementation } from "./service-implementation.js";
 import { Router, type GenericHandler } from "./router.js";
 import { runHandler } from "./run-handler.js";
 import { ServerCall, type ServerCallConfig } from "./server-call.js";
@@ -30,6 +33,12 @@ export interface ShutdownOptions {
 
 /** The server API (reference: `grpc.Server`). */
 export interface Server {
+  /**
+   * Serves a protobuf service from its generated descriptor, with one handler per method (reference: the
+   * generated `add_XServicer_to_server`). Also takes a codec-agnostic ServiceDefinition.
+   */
+  addService<S extends DescService>(service: S, impl: ServiceImplementation<S>): this;
+  addService(service: ServiceDefinition, impl: Record<string, unknown>): this;
   /** Serves a method under its path, codec-agnostic (reference: `method_handlers_generic_handler`). */
   addMethod(path: string, handler: MethodHandler): this;
   /** Asks `handler` for methods not registered by path (reference: `add_generic_rpc_handlers`). */
@@ -89,6 +98,12 @@ class GrpcServer implements Server, ServerInternals {
 
   get activeCalls(): number {
     return this.calls.size;
+  }
+
+  addService(service: DescService | ServiceDefinition, impl: object): this {
+    const definition = isServiceDefinition(service) ? service : protobufService(service);
+    for (const [path, handler] of methodHandlersOf(definition, impl as Record<string, unknown>)) this.router.add(path, handler);
+    return this;
   }
 
   addMethod(path: string, handler: MethodHandler): this {

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The test command (`npm test`): every *.test.ts under packages/*/test and examples/*/test, run by
+// node's own test runner with TypeScript through tsx. Each test file runs in its own process; a file
+// that leaves a server, socket or timer open never exits, so a whole-run limit turns a hang into a failure.
+// Usage: node scripts/run-tests.mjs [filter...]   (filters match file paths, e.g. "interop" or "envelope")
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const RUN_LIMIT_MS = 10 * 60 * 1000;
+
+function findTests(dir, out = []) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    if (name === "node_modules" || name === "gen") continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) findTests(path, out);
+    else if (name.endsWith(".test.ts")) out.push(path);
+  }
+  return out;
+}
+
+const roots = ["packages", "examples"].flatMap((top) => {
+  try {
+    return readdirSync(join(root, top)).map((name) => join(root, top, name, "test"));
+  } catch {
+    return [];
+  }
+});
+const filters = process.argv.slice(2);
+const files = roots
+  .flatMap((dir) => findTests(dir))
+  .map((path) => relative(root, path))
+  .filter((path) => filters.length === 0 || filters.some((f) => path.includes(f)))
+  .sort();
+
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(" ")}`);
+  process.exit(1);
+}
+
+const child = spawn(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=60000", ...files],
+  { cwd: root, stdio: "inherit" },
+);
+const limit = setTimeout(() => {
+  console.error(`tests did not finish within ${RUN_LIMIT_MS / 60000} minutes: something hangs (a handle left open?)`);
+  child.kill("SIGKILL");
+}, RUN_LIMIT_MS);
+child.on("exit", (code, signal) => {
+  clearTimeout(limit);
+  process.exit(code ?? (signal ? 1 : 0));
+});
