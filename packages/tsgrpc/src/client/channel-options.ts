@@ -1,0 +1,28 @@
+import type { Http2Tuning } from "../transport/transport.js";
+import type { BackoffOptions } from "./backoff.js";
+
+/** Channel-wide settings; every field is optional and has the gRPC default. */
+export interface ChannelOptions extends Http2Tuning {
+  /** Request compression for calls that do not choose one ("gzip", "deflate"; default identity). */
+  compression?: string;
+  /** Largest response message accepted, after decompression (default 4 MiB). */
+  maxReceiveMessageLength?: number;
+  /** Largest request message sent (default unlimited). */
+  maxSendMessageLength?: number;
+  /** How long one connection attempt may take (default 20 s). */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff (default 1 s initial, ×1.6, jitter 0.2, 120 s max). */
+  backoff?: BackoffOptions;
+  /** Put before tsgrpc's own `user-agent`. */
+  userAgent?: string;
+  /** The `:authority` of calls, instead of the target's host:port. */
+  authority?: string;
+  /**
+   * For tests: the name the server certificate must carry, and the `:authority` sent (reference:
+   * `grpc.ssl_target_name_override`).
+   */
+  serverNameOverride?: string;
+}
+
+export const DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH = 4 * 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;

@@ -1,0 +1,21 @@
+export { createChannel, type Channel, type StateListener } from "./channel.js";
+export type { ChannelOptions } from "./channel-options.js";
+export { ChannelCredentials, type TlsChannelOptions } from "./channel-credentials.js";
+export { ConnectivityState } from "./connectivity-state.js";
+export type { CallOptions } from "./call-options.js";
+export type { CallInfo } from "./call-info.js";
+export type { UnaryCall, StreamingCall, RequestStream } from "./calls.js";
+export {
+  unaryUnary,
+  unaryStream,
+  streamUnary,
+  streamStream,
+  type UnaryCallable,
+  type ServerStreamingCallable,
+  type ClientStreamingCallable,
+  type BidiStreamingCallable,
+} from "./callables.js";
+export { createClient, type Client, type ClientMethod } from "./typed-client.js";
+export { registerResolver, type Resolver } from "./resolver.js";
+export type { Target } from "./target.js";
+export type { BackoffOptions } from "./backoff.js";
