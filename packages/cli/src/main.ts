@@ -1,0 +1,35 @@
+import { generate, GenerateError } from "./generate.js";
+import { parseGenerateArgs, UsageError, USAGE } from "./args.js";
+
+/** Runs the `tsgrpc` command; returns the exit code. Errors are reported as text, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    if (command === "generate") {
+      const written = await generate(parseGenerateArgs(rest));
+      for (const file of written) console.log(`wrote ${file}`);
+      return 0;
+    }
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`tsgrpc: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof GenerateError) {
+      console.error(err.message);
+      return 1;
+    }
+    console.error(`tsgrpc: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+// Run directly (`node --import tsx src/main.ts ...`) as well as through bin/tsgrpc.mjs.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}
