@@ -1,4 +1,5 @@
-import { generate, GenerateError } from "./generate.js";
+import { ProtoError } from "@tsgrpc/proto-loader";
+import { generate } from "./generate.js";
 import { parseGenerateArgs, UsageError, USAGE } from "./args.js";
 
 /** Runs the `tsgrpc` command; returns the exit code. Errors are reported as text, never a stack trace. */
@@ -20,7 +21,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.error(`tsgrpc: ${err.message}\n\n${USAGE}`);
       return 2;
     }
-    if (err instanceof GenerateError) {
+    if (err instanceof ProtoError) {
       console.error(err.message);
       return 1;
     }
