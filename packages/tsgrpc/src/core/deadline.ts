@@ -8,6 +8,8 @@ export function resolveDeadline(options: { timeoutMs?: number; deadline?: Date |
   let deadline = Infinity;
   if (options.deadline !== undefined) {
     deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
+    // An invalid Date is NaN, which would make every comparison false and the timer fire at once.
+    if (Number.isNaN(deadline)) throw new RangeError(`deadline must be a valid time, got ${String(options.deadline)}`);
   }
   if (options.timeoutMs !== undefined) {
     if (!(options.timeoutMs >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${options.timeoutMs}`);
@@ -30,11 +32,9 @@ export function onDeadline(deadline: Deadline, fire: () => void): () => void {
   const MAX_DELAY = 2 ** 31 - 1;
   let timer: NodeJS.Timeout;
   const arm = (): void => {
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      fire();
-      return;
-    }
+    // A deadline already passed still fires from a timer (delay 0), never synchronously: the caller has
+    // not got the disarm function yet, and callbacks that call it would throw.
+    const left = Math.max(0, deadline - Date.now());
     timer = setTimeout(left > MAX_DELAY ? arm : fire, Math.min(left, MAX_DELAY));
   };
   arm();

@@ -11,7 +11,8 @@ export type MetadataInit =
   | Record<string, MetadataValue | readonly MetadataValue[] | undefined>
   | Iterable<readonly [string, MetadataValue]>;
 
-const KEY_PATTERN = /^[0-9a-z_.-]+$/;
+/** Legal key characters; upper-case ASCII letters are accepted and lowered. */
+const KEY_PATTERN_ANY_CASE = /^[0-9A-Za-z_.-]+$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 export function isBinaryKey(key: string): boolean {
@@ -138,11 +139,11 @@ function isIterable(v: object): v is Iterable<readonly [string, MetadataValue]> 
 }
 
 function validateKey(key: string): string {
-  const k = key.toLowerCase();
-  if (k.length === 0 || !KEY_PATTERN.test(k)) {
+  // Test the key as given, not lowered: toLowerCase maps some non-ASCII letters to ASCII ("\u212A" KELVIN SIGN -> "k").
+  if (!KEY_PATTERN_ANY_CASE.test(key)) {
     throw new TypeError(`metadata key ${JSON.stringify(key)} is not legal: use only [0-9a-z_.-]`);
   }
-  return k;
+  return key.toLowerCase();
 }
 
 function validateValue(key: string, value: MetadataValue): void {

@@ -89,6 +89,9 @@ export class MessageQueue<T> implements AsyncIterable<T> {
         if (!this.done) {
           this.done = true;
           this.items.length = 0;
+          this.head = 0;
+          // A next() still waiting (called without for-await) would otherwise never settle.
+          this.settleWaiter();
           this.onAbandon?.();
         }
         return Promise.resolve({ value: undefined, done: true });

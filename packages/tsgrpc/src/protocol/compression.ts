@@ -42,14 +42,22 @@ export function parseAcceptEncoding(value: string | undefined): Set<string> {
 
 /** Decompresses one message, mapping failures to the codes the spec asks for. */
 export function decompressMessage(compressor: Compressor, data: Uint8Array, maxLength: number): Uint8Array {
+  let out: Uint8Array;
   try {
-    return compressor.decompress(data, maxLength);
+    out = compressor.decompress(data, maxLength);
   } catch (err) {
-    if (err instanceof RangeError || (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+    // `err` may be anything a custom compressor throws, even null.
+    if (err instanceof RangeError || (err as { code?: string } | null)?.code === "ERR_BUFFER_TOO_LARGE") {
       throw new RpcError(Code.RESOURCE_EXHAUSTED, `decompressed message larger than max (${maxLength})`);
     }
-    throw new RpcError(Code.INTERNAL, `could not decompress ${compressor.name} message: ${(err as Error).message}`);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new RpcError(Code.INTERNAL, `could not decompress ${compressor.name} message: ${reason}`);
   }
+  // Checked here too: zlib cannot be given a limit below 1 byte, and a custom compressor may ignore it.
+  if (out.length > maxLength) {
+    throw new RpcError(Code.RESOURCE_EXHAUSTED, `decompressed message larger than max (${out.length} vs. ${maxLength})`);
+  }
+  return out;
 }
 
 registerCompressor({

@@ -1,4 +1,4 @@
-import { Code } from "../core/code.js";
+import { Code, isKnownCode } from "../core/code.js";
 import { Metadata } from "../core/metadata.js";
 import type { Status } from "../core/status.js";
 import { encodeGrpcMessage, decodeGrpcMessage } from "./grpc-message.js";
@@ -95,5 +95,8 @@ export function statusFromTrailers(trailers: IncomingHeaders, rawTrailers: reado
   }
   const message = trailers["grpc-message"];
   const details = typeof message === "string" ? decodeGrpcMessage(message) : "";
-  return { code: Number(text) as Code, details, metadata };
+  const code = Number(text);
+  // A number outside 0..16 is no Code at all: report UNKNOWN (as grpc-java and grpc-js do), keeping the message.
+  if (!isKnownCode(code)) return { code: Code.UNKNOWN, details: details || `unknown grpc-status ${text}`, metadata };
+  return { code, details, metadata };
 }
