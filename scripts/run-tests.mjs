@@ -2,6 +2,7 @@
 // The test command (`npm test`): every *.test.ts under packages/*/test and examples/*/test, run by
 // node's own test runner with TypeScript through tsx. Each test file runs in its own process; a file
 // that leaves a server, socket or timer open never exits, so a whole-run limit turns a hang into a failure.
+// node applies --test-timeout to each file as a whole (tests inside set their own, shorter timeouts).
 // Usage: node scripts/run-tests.mjs [filter...]   (filters match file paths, e.g. "interop" or "envelope")
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -48,7 +49,7 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=60000", ...files],
+  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=300000", ...files],
   { cwd: root, stdio: "inherit" },
 );
 const limit = setTimeout(() => {
