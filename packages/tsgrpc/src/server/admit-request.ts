@@ -28,6 +28,8 @@ export function admitRequest(stream: ServerTransportStream): Admission {
   if (timeout !== undefined) {
     const ms = parseTimeout(String(timeout));
     if (ms === undefined) return { kind: "status", error: new RpcError(Code.INTERNAL, `malformed grpc-timeout "${String(timeout)}"`) };
+    // A zero timeout has expired on arrival: answer at once rather than race the handler against a timer.
+    if (ms === 0) return { kind: "status", error: new RpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded") };
     deadline = Date.now() + ms;
   }
   const encoding = headers["grpc-encoding"] === undefined ? undefined : String(headers["grpc-encoding"]);

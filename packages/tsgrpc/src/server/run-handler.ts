@@ -14,20 +14,20 @@ import type { ServerCall } from "./server-call.js";
 export async function runHandler(call: ServerCall, method: MethodHandler, context: CallContext): Promise<void> {
   try {
     const request = clientStreams(method.kind)
-      ? decodeStream(call, method)
-      : decodeOne(method, await call.readSingleRequest());
+      ? decodeStream(call, method, context)
+      : decodeOne(method, await readOne(call, context));
     switch (method.kind) {
       case "unary":
       case "client_streaming": {
         const response = await method.handler(request as never, context);
         if (call.isFinished) return;
-        if (!isFailureSet(context)) await call.sendMessage(encode(method, response));
+        if (!isFailureSet(context)) await call.sendMessage(encode(method, response), context.takeCompressNext());
         break;
       }
       case "server_streaming":
       case "bidi_streaming": {
         const responses = await method.handler(request as never, context);
-        if (responses) await sendAll(call, method, responses);
+        if (responses) await sendAll(call, method, responses, context);
         break;
       }
     }
@@ -35,6 +35,12 @@ export async function runHandler(call: ServerCall, method: MethodHandler, contex
   } catch (err) {
     if (!call.isFinished) call.finish(statusOnThrow(err, context));
   }
+}
+
+async function readOne(call: ServerCall, context: CallContext): Promise<Uint8Array> {
+  const payload = await call.readSingleRequest();
+  context.requestCompressed = call.wasCompressed(payload);
+  return payload;
 }
 
 function decodeOne(method: MethodHandler, payload: Uint8Array): unknown {
@@ -46,11 +52,16 @@ function decodeOne(method: MethodHandler, payload: Uint8Array): unknown {
 }
 
 /** The queue is taken at once so no request is missed while the handler has not started reading. */
-function decodeStream(call: ServerCall, method: MethodHandler): AsyncGenerator<unknown> {
-  return decodeEach(call, method, call.readRequestStream());
+function decodeStream(call: ServerCall, method: MethodHandler, context: CallContext): AsyncGenerator<unknown> {
+  return decodeEach(call, method, context, call.readRequestStream());
 }
 
-async function* decodeEach(call: ServerCall, method: MethodHandler, payloads: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
+async function* decodeEach(
+  call: ServerCall,
+  method: MethodHandler,
+  context: CallContext,
+  payloads: AsyncIterable<Uint8Array>,
+): AsyncGenerator<unknown> {
   for await (const payload of payloads) {
     let message: unknown;
     try {
@@ -60,15 +71,23 @@ async function* decodeEach(call: ServerCall, method: MethodHandler, payloads: As
       call.finish({ code: error.code, details: error.details, metadata: new Metadata() });
       throw error;
     }
+    context.requestCompressed = call.wasCompressed(payload);
     yield message;
   }
 }
 
-async function sendAll(call: ServerCall, method: MethodHandler, responses: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
+async function sendAll(
+  call: ServerCall,
+  method: MethodHandler,
+  responses: AsyncIterable<unknown> | Iterable<unknown>,
+  context: CallContext,
+): Promise<void> {
   for await (const response of responses) {
     if (call.isFinished) return; // leaving the loop runs the generator's finally blocks
-    const flushed = call.sendMessage(encode(method, response));
+    const flushed = call.sendMessage(encode(method, response), context.takeCompressNext());
     if (flushed) await flushed;
+    // A call that ended while we waited for the peer (deadline, cancel) must not pull another response.
+    if (call.isFinished) return;
   }
 }
 

@@ -3,7 +3,7 @@ import { onDeadline, type Deadline } from "../core/deadline.js";
 import { Metadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { Status } from "../core/status.js";
-import { getCompressor, parseAcceptEncoding, acceptEncodingHeader } from "../protocol/compression.js";
+import { getCompressor, parseAcceptEncoding, acceptEncodingHeader, type Compressor } from "../protocol/compression.js";
 import { buildResponseHeaders, buildTrailers, buildTrailersOnly } from "../protocol/headers.js";
 import { MessageReader } from "../protocol/message-reader.js";
 import { MessageWriter } from "../protocol/message-writer.js";
@@ -37,7 +37,7 @@ export class ServerCall {
   readonly metadata: Metadata;
   readonly deadline: Deadline;
   readonly path: string;
-  /** CANCELLED/DEADLINE_EXCEEDED once the call is over without the handler finishing it. */
+  /** Why the call ended without the handler finishing it (cancel, deadline, shutdown, a broken request). */
   cancelReason: RpcError | undefined;
   private finished = false;
   private headersSent = false;
@@ -45,6 +45,8 @@ export class ServerCall {
   private responseCompression: string | undefined;
   private writer: MessageWriter | undefined;
   private readonly reader: MessageReader;
+  /** Request payloads that arrived with the compressed flag set (see `wasCompressed`). */
+  private readonly compressedRequests = new WeakSet<Uint8Array>();
   private requestSink: ((payload: Uint8Array) => void) | undefined;
   private requestEndSink: ((error: RpcError | undefined) => void) | undefined;
   private drainWaiters: Array<() => void> = [];
@@ -64,7 +66,11 @@ export class ServerCall {
     this.acceptEncodings = head.acceptEncoding;
     this.responseCompression = config.defaultCompression;
     const compressor = head.requestEncoding ? getCompressor(head.requestEncoding) : undefined;
-    this.reader = new MessageReader(config.maxReceiveMessageLength, compressor, (payload) => this.requestSink?.(payload));
+    this.reader = new MessageReader(
+      config.maxReceiveMessageLength,
+      compressor && this.markingDecompressed(compressor),
+      (payload) => this.requestSink?.(payload),
+    );
     stream.setListener({
       onData: (chunk) => this.onData(chunk),
       onEnd: () => this.onRequestEnd(),
@@ -100,6 +106,24 @@ export class ServerCall {
   }
 
   // ---- requests -------------------------------------------------------------------------------------
+
+  /** True when `payload` (as delivered by this call) arrived with the compressed flag set on the wire. */
+  wasCompressed(payload: Uint8Array): boolean {
+    return this.compressedRequests.has(payload);
+  }
+
+  /** The reader only decompresses flagged messages: the wrapper remembers each payload it produced. */
+  private markingDecompressed(compressor: Compressor): Compressor {
+    return {
+      name: compressor.name,
+      compress: (data) => compressor.compress(data),
+      decompress: (data, maxLength) => {
+        const out = compressor.decompress(data, maxLength);
+        this.compressedRequests.add(out);
+        return out;
+      },
+    };
+  }
 
   /** Collects exactly one request message (unary and server-streaming methods). */
   readSingleRequest(): Promise<Uint8Array> {
@@ -151,6 +175,9 @@ export class ServerCall {
 
   /** A broken request ends the whole call with that status; the handler sees the error on its stream. */
   private failRequests(error: RpcError): void {
+    if (this.finished) return;
+    // The call ends without the handler finishing it: its signal must fire, as for a cancel.
+    this.cancelReason = error;
     const sink = this.requestEndSink;
     this.requestEndSink = undefined;
     this.requestSink = undefined;
@@ -176,8 +203,7 @@ export class ServerCall {
   sendHeaders(): void {
     if (this.headersSent || this.finished) return;
     this.headersSent = true;
-    const encoding = this.negotiatedEncoding();
-    this.writer = new MessageWriter(this.config.maxSendMessageLength, encoding ? getCompressor(encoding) : undefined);
+    const encoding = this.messageWriter().encoding;
     this.stream.sendHeaders(buildResponseHeaders(this.initialMetadata ?? EMPTY, encoding, acceptEncodingHeader()));
   }
 
@@ -187,10 +213,20 @@ export class ServerCall {
    */
   sendMessage(payload: Uint8Array, compress = true): Promise<void> | undefined {
     if (this.finished) return Promise.reject(this.cancelReason ?? new RpcError(Code.INTERNAL, "call already finished"));
+    // Framed before the head goes out: a message over the send limit then fails the call Trailers-Only.
+    const framed = this.messageWriter().frame(payload, compress);
     if (!this.headersSent) this.sendHeaders();
-    const framed = this.writer!.frame(payload, compress);
     if (this.stream.write(framed)) return undefined;
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** The writer for this call's responses, fixed (with its encoding) on first use. */
+  private messageWriter(): MessageWriter {
+    if (!this.writer) {
+      const encoding = this.negotiatedEncoding();
+      this.writer = new MessageWriter(this.config.maxSendMessageLength, encoding ? getCompressor(encoding) : undefined);
+    }
+    return this.writer;
   }
 
   /** Ends the call with `status` (the handler's outcome). Later calls are ignored. */

@@ -22,7 +22,7 @@ export interface ServerContext {
   readonly signal: AbortSignal;
   /** False once the call is over (`is_active`). */
   readonly isActive: boolean;
-  /** Adds initial metadata; sent with the first message, or now with `send: true`. */
+  /** Sends the response head now, with `metadata` added to the initial metadata. */
   sendHeaders(metadata?: MetadataInit): void;
   /** Trailing metadata sent with the status (`set_trailing_metadata`); adds to what was set before. */
   setTrailers(metadata: MetadataInit): void;
@@ -32,6 +32,17 @@ export interface ServerContext {
   abort(code: Code, details?: string, metadata?: MetadataInit): never;
   /** Response compression for this call ("gzip", "deflate", "identity"); used if the client accepts it. */
   setCompression(name: string): void;
+  /**
+   * Sends the next response message uncompressed (compressed flag 0) even when the call compresses
+   * (`disable_next_message_compression`). Applies to one message only.
+   */
+  disableNextMessageCompression(): void;
+  /**
+   * Whether the request message the handler got last arrived compressed (compressed flag 1 on the wire).
+   * For a unary or server-streaming call, that of the one request; for a request stream, that of the
+   * message the iterator yielded most recently (false before the first).
+   */
+  readonly requestCompressed: boolean;
   /** Called once when the call ends for any reason (`add_callback`). */
   onEnd(callback: () => void): void;
 }
@@ -41,6 +52,9 @@ export class CallContext implements ServerContext {
   /** What `setStatus`/`setTrailers` chose; read when the handler returns. */
   status: { code: Code; details: string } | undefined;
   trailers: Metadata | undefined;
+  /** Set by runHandler as each request message is handed to the handler. */
+  requestCompressed = false;
+  private compressNext = true;
 
   constructor(private readonly call: ServerCall) {}
 
@@ -92,13 +106,24 @@ export class CallContext implements ServerContext {
 
   abort(code: Code, details = "", metadata?: MetadataInit): never {
     if (code === Code.OK) throw new Error("abort() needs a non-OK code");
-    const trailers = this.trailers?.clone() ?? new Metadata();
-    if (metadata !== undefined) trailers.merge(metadata);
-    throw new RpcError(code, details, trailers);
+    // Only `metadata` here: trailers from setTrailers are added when the call ends (runHandler), and
+    // copying them into the error too would send each of them twice.
+    throw new RpcError(code, details, metadata === undefined ? undefined : Metadata.from(metadata));
   }
 
   setCompression(name: string): void {
     this.call.setResponseCompression(name);
+  }
+
+  disableNextMessageCompression(): void {
+    this.compressNext = false;
+  }
+
+  /** Whether the response about to be sent may be compressed; resets the one-message override. */
+  takeCompressNext(): boolean {
+    const compress = this.compressNext;
+    this.compressNext = true;
+    return compress;
   }
 
   onEnd(callback: () => void): void {

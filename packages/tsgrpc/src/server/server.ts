@@ -144,11 +144,9 @@ class GrpcServer implements Server, ServerInternals {
   }
 
   forceShutdown(): Promise<void> {
-    if (this.stopping) {
-      this.cancelAll();
-      return this.stopping;
-    }
-    return this.shutdown({ graceMs: 0 });
+    const stopping = this.shutdown({ graceMs: 0 });
+    this.cutOff();
+    return stopping;
   }
 
   async waitForTermination(timeoutMs?: number): Promise<boolean> {
@@ -190,29 +188,25 @@ class GrpcServer implements Server, ServerInternals {
 
   private async stop(graceMs: number): Promise<void> {
     this.shuttingDown = true;
+    // Resolves once every connection has closed. Draining sessions close by themselves after their last
+    // stream, trailers included: destroying them as soon as the last call finished would reset streams
+    // whose trailers were still on their way.
     const closed = Promise.all(this.listeners.map((l) => l.stopAccepting()));
     for (const listener of this.listeners) listener.drainSessions();
-    if (this.calls.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = graceMs === Infinity ? undefined : setTimeout(() => this.cancelAll(), graceMs);
-        const check = (): void => {
-          if (this.calls.size > 0) return;
-          clearTimeout(timer);
-          resolve();
-        };
-        for (const call of this.calls) call.onEnd(() => queueMicrotask(check));
-        check();
-      });
-    }
-    for (const listener of this.listeners) listener.destroySessions();
+    const timer = graceMs === Infinity ? undefined : setTimeout(() => this.cutOff(), graceMs);
     await closed;
+    clearTimeout(timer);
     this.resolveTerminated();
   }
 
-  private cancelAll(): void {
+  /** End of the grace: cancel every running call, then drop every connection. */
+  private cutOff(): void {
     for (const call of [...this.calls]) {
       call.abortWith(new RpcError(Code.UNAVAILABLE, "server is shutting down"), true);
     }
+    // A Trailers-Only status is already on its way; trailers after messages may be cut off with the
+    // connection, which clients report as UNAVAILABLE all the same.
+    for (const listener of this.listeners) listener.destroySessions();
   }
 }
 

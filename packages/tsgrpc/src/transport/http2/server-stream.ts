@@ -29,7 +29,13 @@ export class ServerStreamAdapter implements ServerTransportStream {
   setListener(listener: StreamListener): void {
     const stream = this.stream;
     stream.on("data", (chunk: Buffer) => listener.onData(chunk));
-    stream.on("end", () => listener.onEnd());
+    stream.on("end", () => {
+      // node also ends the readable side when the peer resets the stream or the connection is lost.
+      // That is a cancellation, not END_STREAM: onClose reports it, and a handler reading its requests
+      // must not mistake a cancelled upload for a complete one.
+      if (stream.aborted || (stream.closed && stream.rstCode !== NGHTTP2_NO_ERROR)) return;
+      listener.onEnd();
+    });
     stream.on("drain", () => listener.onDrain());
     stream.on("close", () => listener.onClose(stream.rstCode ?? 0, this.error));
   }
@@ -57,7 +63,10 @@ export class ServerStreamAdapter implements ServerTransportStream {
     this.stream.once("wantTrailers", () => {
       if (this.closed) return;
       this.stream.sendTrailers(trailers);
-      this.resetIfStillReading();
+      // 'wantTrailers' fires while nghttp2 is assembling frames: a RST_STREAM submitted right here wins
+      // and the trailers are dropped, so the client would never see the status. Reset on the next turn,
+      // once the trailers are on the wire.
+      setImmediate(() => this.resetIfStillReading());
     });
     this.stream.end();
   }
@@ -85,7 +94,7 @@ export class ServerStreamAdapter implements ServerTransportStream {
 
   /**
    * The response is complete but the client is still sending: RST_STREAM(NO_ERROR) tells it to stop
-   * (PROTOCOL-HTTP2.md). node sends it after the queued trailers.
+   * (RFC 9113 §8.1). It must follow the trailers, never overtake them.
    */
   private resetIfStillReading(): void {
     if (!this.stream.readableEnded && !this.closed) this.stream.close(NGHTTP2_NO_ERROR);
