@@ -3,6 +3,7 @@ import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { MethodDefinition } from "../core/method.js";
 import type { RequestOf, ResponseInitOf, ServiceDefinition } from "../protobuf/service-definition.js";
+import type { ServerContext } from "./server-context.js";
 import type {
   BidiStreamingHandler,
   ClientStreamingHandler,
@@ -11,8 +12,14 @@ import type {
   UnaryHandler,
 } from "./method-handler.js";
 
-/** The handler a protobuf method needs, by its kind. Responses may be messages or plain init objects. */
-export type HandlerFor<M extends DescMethod> = M extends { methodKind: "unary" }
+/**
+ * The handler a protobuf method needs, by its kind. Responses may be messages or plain init objects.
+ * A method whose kind is not known to the type system (a descriptor loaded at run time) takes any
+ * handler shape; the runtime still checks the kind.
+ */
+export type HandlerFor<M extends DescMethod> = DescMethod extends M
+  ? (request: any, context: ServerContext) => any
+  : M extends { methodKind: "unary" }
   ? UnaryHandler<RequestOf<M>, ResponseInitOf<M>>
   : M extends { methodKind: "server_streaming" }
     ? ServerStreamingHandler<RequestOf<M>, ResponseInitOf<M>>
