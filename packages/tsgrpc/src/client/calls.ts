@@ -26,6 +26,18 @@ export interface CallableMethod<Req, Res> {
 
 const RESPONSE_HIGH_WATER_MARK = 16;
 
+/** Requests marked by `sendUncompressed`. */
+const uncompressedRequests = new WeakSet<object>();
+
+/**
+ * Marks one request of a client-streaming or bidi call to go out uncompressed (compressed flag 0) even
+ * when the call compresses (reference: C++ `WriteOptions::set_no_compression`). Returns `request`.
+ */
+export function sendUncompressed<Req extends object>(request: Req): Req {
+  uncompressedRequests.add(request);
+  return request;
+}
+
 function startCall(host: CallHost, path: string, options: CallOptions, listener: CallListener): ClientCall {
   const call = new ClientCall(host, path, {
     deadline: resolveDeadline(options),
@@ -95,6 +107,9 @@ function startSingleResponseCall<Req, Res>(host: CallHost, method: CallableMetho
     resolve = res;
     reject = rej;
   });
+  // A caller may watch only `status` (which never rejects): a failed call must not then crash the
+  // process as an unhandled rejection. Awaiting the call itself still rejects.
+  response.catch(() => undefined);
   let count = 0;
   let value: Res | undefined;
   const call: ClientCall = startCall(host, method.path, options, {
@@ -153,7 +168,7 @@ async function pumpRequests<Req>(call: ClientCall, method: CallableMethod<Req, u
       if (call.isFinished) return;
       const payload = serialize(method, request, call);
       if (!payload) return;
-      const writable = call.sendMessage(payload);
+      const writable = call.sendMessage(payload, !uncompressedRequests.has(request as object));
       if (writable) await writable;
     }
     call.halfClose();

@@ -7,7 +7,7 @@ import { acceptEncodingHeader, getCompressor } from "../protocol/compression.js"
 import { buildRequestHeaders, isGrpcContentType, statusFromTrailers, type IncomingHeaders } from "../protocol/headers.js";
 import { MessageReader } from "../protocol/message-reader.js";
 import { MessageWriter } from "../protocol/message-writer.js";
-import { metadataFromRawHeaders } from "../protocol/metadata-headers.js";
+import { metadataFromRawHeaders, type OutgoingHeaders } from "../protocol/metadata-headers.js";
 import { codeFromHttpStatus, codeFromRstStream, Http2ErrorCode } from "../protocol/status-mapping.js";
 import { formatAddress, type ClientConnection, type ClientStreamListener, type ClientTransportStream } from "../transport/transport.js";
 import type { CallHost, ChannelCall, PendingPick } from "./call-host.js";
@@ -41,6 +41,14 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
   private paused = false;
   /** Frames written before the stream exists go out when it opens. */
   private pendingFrames: Buffer[] = [];
+  /**
+   * Every frame sent so far, kept until the response head arrives so that a stream the server refused
+   * unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id) can be replayed on another one.
+   * Undefined once the call is committed or the frames outgrew MAX_REPLAY_BYTES.
+   */
+  private replay: Buffer[] | undefined = [];
+  private replayBytes = 0;
+  private transparentRetries = 0;
   private drainWaiters: Array<() => void> = [];
   private reader: MessageReader | undefined;
   private readonly writer: MessageWriter;
@@ -57,6 +65,10 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
     private readonly listener: CallListener,
   ) {
     const encoding = options.compression ?? host.defaultCompression;
+    // Like the channel option: a misspelt name must not silently send uncompressed.
+    if (encoding !== undefined && encoding !== "identity" && !getCompressor(encoding)) {
+      throw new Error(`unknown compression "${encoding}"`);
+    }
     const useCompression = encoding !== undefined && encoding !== "identity" && host.peerAccepts(encoding);
     this.writer = new MessageWriter(host.maxSendMessageLength, useCompression ? getCompressor(encoding) : undefined);
   }
@@ -84,17 +96,7 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
       this.cancel(new RpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded"));
     });
     if (this.finished) return;
-    const connection = this.host.tryPick();
-    if (connection) {
-      this.open(connection);
-      return;
-    }
-    const pick: PendingPick = {
-      waitForReady: this.options.waitForReady,
-      onPicked: (c) => this.open(c),
-      onFailed: (error) => this.finish(statusOf(error)),
-    };
-    this.withdrawPick = this.host.waitForConnection(pick);
+    this.pick();
   }
 
   /**
@@ -109,6 +111,11 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
     } catch (err) {
       this.cancel(RpcError.from(err, Code.INTERNAL));
       return undefined;
+    }
+    if (this.replay) {
+      this.replayBytes += frame.length;
+      if (this.replayBytes <= MAX_REPLAY_BYTES) this.replay.push(frame);
+      else this.replay = undefined;
     }
     if (this.stream === undefined) {
       this.pendingFrames.push(frame);
@@ -147,6 +154,11 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
   onHeaders(headers: IncomingHeaders, rawHeaders: string[], endStream: boolean): void {
     if (this.finished) return;
     const httpStatus = Number(headers[":status"]);
+    const acceptEncoding = headers["grpc-accept-encoding"];
+    // Also from a Trailers-Only answer: that is how a server refusing our compression says what it takes.
+    this.host.notePeerAcceptEncoding(acceptEncoding === undefined ? undefined : String(acceptEncoding));
+    // The server has seen the call: it can no longer be retried transparently.
+    this.replay = undefined;
     if (endStream) {
       // Trailers-Only: the status is in this one HEADERS frame.
       this.trailerStatus = statusFromTrailers(headers, rawHeaders, httpStatus);
@@ -160,8 +172,6 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
       this.fail(new RpcError(Code.UNKNOWN, `invalid content-type "${String(headers["content-type"])}" in response`));
       return;
     }
-    const acceptEncoding = headers["grpc-accept-encoding"];
-    this.host.notePeerAcceptEncoding(acceptEncoding === undefined ? undefined : String(acceptEncoding));
     const encoding = headers["grpc-encoding"] === undefined ? "identity" : String(headers["grpc-encoding"]);
     const compressor = encoding === "identity" ? undefined : getCompressor(encoding);
     if (encoding !== "identity" && !compressor) {
@@ -200,8 +210,9 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
       this.fail(RpcError.from(err, Code.INTERNAL));
       return;
     }
+    // Without a status, leave it to onClose: node also ends the readable side when the peer sends
+    // RST_STREAM, and only the close event carries the reset code that decides the status.
     if (this.trailerStatus) this.finish(this.trailerStatus);
-    else this.finish({ code: Code.UNKNOWN, details: "server ended the stream without a grpc-status", metadata: new Metadata() });
   }
 
   onDrain(): void {
@@ -210,6 +221,15 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
 
   onClose(rstCode: number, error: Error | undefined): void {
     if (this.finished) return;
+    if (rstCode === Http2ErrorCode.REFUSED_STREAM && this.replay && this.transparentRetries < MAX_TRANSPARENT_RETRIES) {
+      // Refused before the server processed it (spec: safe to retry): replay it on a fresh stream.
+      this.transparentRetries++;
+      this.stream = undefined;
+      this.connection = undefined;
+      this.pendingFrames = [...this.replay];
+      this.pick();
+      return;
+    }
     if (this.trailerStatus) {
       this.finish(this.trailerStatus);
     } else if (this.connection?.state === "closed" || isConnectionError(error)) {
@@ -223,11 +243,32 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
 
   // ---- internals ------------------------------------------------------------------------------------
 
+  /** A ready connection now, or wait for one (fail-fast or wait-for-ready, as the call asked). */
+  private pick(): void {
+    const connection = this.host.tryPick();
+    if (connection) {
+      this.open(connection);
+      return;
+    }
+    const pick: PendingPick = {
+      waitForReady: this.options.waitForReady,
+      onPicked: (c) => this.open(c),
+      onFailed: (error) => this.finish(statusOf(error)),
+    };
+    this.withdrawPick = this.host.waitForConnection(pick);
+  }
+
   private open(connection: ClientConnection): void {
     if (this.finished) return;
     this.withdrawPick = noop;
-    this.connection = connection;
     const deadline = this.options.deadline;
+    // The deadline timer fires asynchronously, so a call whose deadline has already passed must not go
+    // on the wire first.
+    if (deadline <= Date.now()) {
+      this.cancel(new RpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded"));
+      return;
+    }
+    this.connection = connection;
     const headers = buildRequestHeaders({
       path: this.path,
       authority: this.host.authority,
@@ -238,9 +279,23 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
       acceptEncoding: acceptEncodingHeader(),
       userAgent: this.host.userAgent,
     });
+    const headerSize = headerListSize(headers);
+    if (headerSize > connection.peerMaxHeaderListSize) {
+      // The peer would refuse the stream (and node would close the whole session): fail just this call.
+      this.finish(statusOf(new RpcError(Code.RESOURCE_EXHAUSTED,
+        `request metadata is ${headerSize} bytes, over the server's limit of ${connection.peerMaxHeaderListSize}`)));
+      return;
+    }
     try {
       this.stream = connection.openStream(headers, this);
     } catch (err) {
+      // Nothing was sent: if the connection just stopped taking streams, try another one.
+      if (connection.state !== "ready" && this.transparentRetries < MAX_TRANSPARENT_RETRIES) {
+        this.transparentRetries++;
+        this.connection = undefined;
+        this.pick();
+        return;
+      }
       this.finish(statusOf(new RpcError(Code.UNAVAILABLE, `could not start the call: ${(err as Error).message}`)));
       return;
     }
@@ -266,6 +321,7 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
     this.options.signal?.removeEventListener("abort", this.onAbort);
     this.host.untrack(this);
     this.pendingFrames = [];
+    this.replay = undefined;
     this.flushDrainWaiters();
     // A call cut off by a passed deadline is DEADLINE_EXCEEDED, whoever cancelled it first.
     if (status.code === Code.CANCELLED && this.options.deadline <= Date.now()) {
@@ -284,6 +340,20 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** Transparent retries of a refused stream; each one goes through the channel's pick again. */
+const MAX_TRANSPARENT_RETRIES = 2;
+/** Request bytes kept for a transparent retry; a call that sends more before the response head is not retried. */
+const MAX_REPLAY_BYTES = 256 * 1024;
+
+/** The HTTP/2 header list size of a request head (RFC 9113 §6.5.2: name + value + 32 per field). */
+function headerListSize(headers: OutgoingHeaders): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) size += Buffer.byteLength(name) + Buffer.byteLength(String(v)) + 32;
+  }
+  return size;
 }
 
 function statusOf(error: RpcError): Status {

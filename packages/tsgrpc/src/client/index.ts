@@ -4,7 +4,7 @@ export { ChannelCredentials, type TlsChannelOptions } from "./channel-credential
 export { ConnectivityState } from "./connectivity-state.js";
 export type { CallOptions } from "./call-options.js";
 export type { CallInfo } from "./call-info.js";
-export type { UnaryCall, StreamingCall, RequestStream } from "./calls.js";
+export { sendUncompressed, type UnaryCall, type StreamingCall, type RequestStream } from "./calls.js";
 export {
   unaryUnary,
   unaryStream,

@@ -104,6 +104,8 @@ export interface ClientConnection {
   openStream(headers: OutgoingHeaders, listener: ClientStreamListener): ClientTransportStream;
   /** Open streams right now. */
   readonly activeStreams: number;
+  /** The peer's SETTINGS_MAX_HEADER_LIST_SIZE: request heads above it would be refused (Infinity if unset). */
+  readonly peerMaxHeaderListSize: number;
   /** Graceful close: running streams finish, no new ones. */
   close(): void;
   /** Immediate teardown. */

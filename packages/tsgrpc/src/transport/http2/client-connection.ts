@@ -41,12 +41,26 @@ class Http2ClientConnection implements ClientConnection {
     this.address = options.address;
     this.events = options.events;
     const authority = authorityOf(options.address, options.tls !== undefined);
+    let socket: net.Socket | undefined;
     this.session = http2.connect(authority, {
       settings: sessionSettings(options),
       maxSessionMemory: 64,
-      createConnection: () => openSocket(options.address, options.tls),
+      createConnection: () => (socket = openSocket(options.address, options.tls)),
     });
-    this.session.once("connect", () => this.onConnect(options));
+    // When the socket goes, node closes the open streams with CANCEL before the session reports
+    // anything; marking the connection closed first lets those calls end UNAVAILABLE, not CANCELLED.
+    // (Registered after node's own listeners, so node has finished its part when these run.)
+    let socketError: Error | undefined;
+    socket?.once("close", () => this.onSessionClosed(socketError));
+    // A TLS socket that fails (e.g. the server rejects our certificate) is not destroyed by node, and the
+    // session then waits for it forever: destroy it, keeping the reason for the status details.
+    socket?.on("error", (err: Error) => {
+      socketError ??= err;
+      socket?.destroy();
+    });
+    // Ready once the server's SETTINGS arrive, not at TCP connect ("connect"): a port that accepts but
+    // does not speak HTTP/2 must count as a failed connection (and the connect timeout must cover it).
+    this.session.once("remoteSettings", () => this.onConnect(options));
     this.session.once("goaway", () => this.drain());
     this.session.once("close", () => this.onSessionClosed(undefined));
     this.session.on("error", (err: Error) => this.onSessionClosed(err));
@@ -60,11 +74,21 @@ class Http2ClientConnection implements ClientConnection {
     return this.streams;
   }
 
+  get peerMaxHeaderListSize(): number {
+    const size = this.session.remoteSettings.maxHeaderListSize;
+    return size === undefined || size >= 0xffffffff ? Infinity : size;
+  }
+
   openStream(headers: OutgoingHeaders, listener: ClientStreamListener): ClientTransportStream {
+    // node closes a session by itself in some cases (e.g. after a frame it could not send) without a
+    // GOAWAY from the peer: treat that as draining so the channel moves to a new connection.
+    if (this.state === "ready" && (this.session.closed || this.session.destroyed)) this.drain();
     if (this.state !== "ready") throw new Error(`connection is ${this.state}`);
-    const stream = this.session.request(headers, { endStream: false });
+    // Aborting this signal is how node resets a stream with CANCEL without first ending it (see reset).
+    const canceller = new AbortController();
+    const stream = this.session.request(headers, { endStream: false, signal: canceller.signal });
     this.streams++;
-    return new ClientStreamAdapter(stream, listener, () => {
+    return new ClientStreamAdapter(stream, listener, canceller, () => {
       this.streams--;
       if (this.streams === 0 && this.state === "draining") this.session.close();
     });

@@ -1,7 +1,7 @@
 import * as http2 from "node:http2";
 import type { ClientStreamListener, ClientTransportStream } from "../transport.js";
 
-const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_CANCEL } = http2.constants;
 
 /** Presents a node ClientHttp2Stream as a ClientTransportStream, forwarding its events in wire order. */
 export class ClientStreamAdapter implements ClientTransportStream {
@@ -10,6 +10,8 @@ export class ClientStreamAdapter implements ClientTransportStream {
   constructor(
     private readonly stream: http2.ClientHttp2Stream,
     listener: ClientStreamListener,
+    /** The signal the stream was opened with: aborting it resets the stream with CANCEL. */
+    private readonly canceller: AbortController,
     onGone: () => void,
   ) {
     stream.on("response", (headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, rawHeaders: string[]) => {
@@ -46,6 +48,10 @@ export class ClientStreamAdapter implements ClientTransportStream {
   }
 
   reset(code: number): void {
-    if (!this.stream.closed) this.stream.close(code);
+    if (this.stream.closed) return;
+    // stream.close() first ends the writable side, so the peer would see END_STREAM (a complete request)
+    // just before the RST_STREAM. Aborting destroys the stream instead: RST_STREAM(CANCEL) alone.
+    if (code === NGHTTP2_CANCEL) this.canceller.abort();
+    else this.stream.close(code);
   }
 }
