@@ -159,4 +159,9 @@ function validateValue(key: string, value: MetadataValue): void {
   if (!PRINTABLE_ASCII.test(value)) {
     throw new TypeError(`metadata value for "${key}" must be printable ASCII (0x20-0x7E)`);
   }
+  // HTTP/2 forbids a field value that starts or ends with a space (RFC 9113 §8.2.1): node drops such a
+  // header without a word, so refuse it here where the caller can see why.
+  if (value.length > 0 && (value.charCodeAt(0) === 0x20 || value.charCodeAt(value.length - 1) === 0x20)) {
+    throw new TypeError(`metadata value for "${key}" must not start or end with a space (HTTP/2 would drop it)`);
+  }
 }
