@@ -1,5 +1,6 @@
 import type { ClientConnection } from "../transport/transport.js";
 import type { RpcError } from "../core/rpc-error.js";
+import type { ChannelCredentials } from "./channel-credentials.js";
 
 /** A call waiting for a connection; the channel settles it exactly once unless it is withdrawn. */
 export interface PendingPick {
@@ -24,6 +25,8 @@ export interface CallHost {
   readonly defaultCompression: string | undefined;
   readonly maxReceiveMessageLength: number;
   readonly maxSendMessageLength: number;
+  /** The channel's credentials: whether call credentials may be sent, and those composed into it. */
+  readonly credentials?: ChannelCredentials;
   /** A ready connection now, or undefined: then `waitForConnection`. */
   tryPick(): ClientConnection | undefined;
   /** Queues a pick; the returned function withdraws it (on deadline or cancel). */

@@ -1,4 +1,5 @@
 import type { MetadataInit } from "../core/metadata.js";
+import type { CallCredentials } from "./call-credentials.js";
 
 /** Per-call options (reference: the keyword arguments of a multi-callable). */
 export interface CallOptions {
@@ -14,4 +15,9 @@ export interface CallOptions {
   waitForReady?: boolean;
   /** Request compression for this call ("gzip", "deflate", "identity"); default: the channel's. */
   compression?: string;
+  /**
+   * Call credentials for this call, after the channel's own (reference: the `credentials` argument). Only
+   * sent on a TLS or local channel; on an insecure one the call fails UNAUTHENTICATED.
+   */
+  credentials?: CallCredentials;
 }

@@ -8,14 +8,17 @@ import { MessageQueue } from "../internal/message-queue.js";
 import type { CallHost } from "./call-host.js";
 import { CallInfoSource, type CallInfo } from "./call-info.js";
 import type { CallOptions } from "./call-options.js";
+import { deserialize, pumpRequests, serialize, type RequestStream } from "./call-messages.js";
 import { ClientCall, type CallListener } from "./client-call.js";
+import { interceptedCall } from "./intercepted-call.js";
+import { interceptorChainOf } from "./interceptor.js";
+
+export { sendUncompressed, type RequestStream } from "./call-messages.js";
 
 /** A unary or client-streaming call: await it for the response; it also carries the call's info. */
 export type UnaryCall<Res> = Promise<Res> & CallInfo;
 /** A server-streaming or bidi call: iterate it for the responses; it also carries the call's info. */
 export type StreamingCall<Res> = AsyncIterable<Res> & CallInfo;
-/** Requests of a client-streaming or bidi call: any iterable, e.g. an async generator or a Pushable. */
-export type RequestStream<Req> = AsyncIterable<Req> | Iterable<Req>;
 
 /** One method as the adapters need it: its path and how to turn messages into bytes and back. */
 export interface CallableMethod<Req, Res> {
@@ -26,18 +29,6 @@ export interface CallableMethod<Req, Res> {
 
 const RESPONSE_HIGH_WATER_MARK = 16;
 
-/** Requests marked by `sendUncompressed`. */
-const uncompressedRequests = new WeakSet<object>();
-
-/**
- * Marks one request of a client-streaming or bidi call to go out uncompressed (compressed flag 0) even
- * when the call compresses (reference: C++ `WriteOptions::set_no_compression`). Returns `request`.
- */
-export function sendUncompressed<Req extends object>(request: Req): Req {
-  uncompressedRequests.add(request);
-  return request;
-}
-
 function startCall(host: CallHost, path: string, options: CallOptions, listener: CallListener): ClientCall {
   const call = new ClientCall(host, path, {
     deadline: resolveDeadline(options),
@@ -45,6 +36,7 @@ function startCall(host: CallHost, path: string, options: CallOptions, listener:
     signal: options.signal,
     waitForReady: options.waitForReady ?? false,
     compression: options.compression,
+    credentials: options.credentials,
   }, listener);
   call.start();
   return call;
@@ -52,8 +44,11 @@ function startCall(host: CallHost, path: string, options: CallOptions, listener:
 
 /** One request, one response. */
 export function unaryCall<Req, Res>(host: CallHost, method: CallableMethod<Req, Res>, request: Req, options: CallOptions = {}): UnaryCall<Res> {
+  // With interceptors the call goes through their chain; without, nothing extra is made (the fast path).
+  const chain = interceptorChainOf(host);
+  if (chain) return interceptedCall(chain, "unary", method, [request], options) as UnaryCall<Res>;
   const { call, response, info } = startSingleResponseCall(host, method, options);
-  const payload = serialize(method, request, call);
+  const payload = serialize(method.serializeRequest, request, call);
   if (payload) call.sendMessage(payload);
   call.halfClose();
   return Object.assign(response, info);
@@ -66,8 +61,10 @@ export function clientStreamingCall<Req, Res>(
   requests: RequestStream<Req>,
   options: CallOptions = {},
 ): UnaryCall<Res> {
+  const chain = interceptorChainOf(host);
+  if (chain) return interceptedCall(chain, "client_streaming", method, requests, options) as UnaryCall<Res>;
   const { call, response, info } = startSingleResponseCall(host, method, options);
-  void pumpRequests(call, method, requests);
+  void pumpRequests(call, method.serializeRequest, requests);
   return Object.assign(response, info);
 }
 
@@ -78,8 +75,10 @@ export function serverStreamingCall<Req, Res>(
   request: Req,
   options: CallOptions = {},
 ): StreamingCall<Res> {
+  const chain = interceptorChainOf(host);
+  if (chain) return interceptedCall(chain, "server_streaming", method, [request], options) as StreamingCall<Res>;
   const { call, responses } = startStreamingResponseCall(host, method, options);
-  const payload = serialize(method, request, call);
+  const payload = serialize(method.serializeRequest, request, call);
   if (payload) call.sendMessage(payload);
   call.halfClose();
   return responses;
@@ -92,8 +91,10 @@ export function bidiStreamingCall<Req, Res>(
   requests: RequestStream<Req>,
   options: CallOptions = {},
 ): StreamingCall<Res> {
+  const chain = interceptorChainOf(host);
+  if (chain) return interceptedCall(chain, "bidi_streaming", method, requests, options) as StreamingCall<Res>;
   const { call, responses } = startStreamingResponseCall(host, method, options);
-  void pumpRequests(call, method, requests);
+  void pumpRequests(call, method.serializeRequest, requests);
   return responses;
 }
 
@@ -119,7 +120,7 @@ function startSingleResponseCall<Req, Res>(host: CallHost, method: CallableMetho
         call.cancel(new RpcError(Code.UNIMPLEMENTED, `${method.path} sent more than one response message`));
         return;
       }
-      value = deserialize(method, payload, call);
+      value = deserialize(method.deserializeResponse, payload, call);
     },
     onStatus: (status) => {
       source.gotStatus(status);
@@ -143,7 +144,7 @@ function startStreamingResponseCall<Req, Res>(host: CallHost, method: CallableMe
   const call: ClientCall = startCall(host, method.path, options, {
     onHeaders: (metadata) => source.gotHeaders(metadata),
     onMessage: (payload) => {
-      const message = deserialize(method, payload, call);
+      const message = deserialize(method.deserializeResponse, payload, call);
       if (message !== undefined) queue.push(message);
     },
     onStatus: (status) => {
@@ -160,40 +161,6 @@ function startStreamingResponseCall<Req, Res>(host: CallHost, method: CallableMe
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------
-
-/** Writes requests as the transport takes them (awaiting flow control), then half-closes. */
-async function pumpRequests<Req>(call: ClientCall, method: CallableMethod<Req, unknown>, requests: RequestStream<Req>): Promise<void> {
-  try {
-    for await (const request of requests) {
-      if (call.isFinished) return;
-      const payload = serialize(method, request, call);
-      if (!payload) return;
-      const writable = call.sendMessage(payload, !uncompressedRequests.has(request as object));
-      if (writable) await writable;
-    }
-    call.halfClose();
-  } catch (err) {
-    call.cancel(new RpcError(Code.CANCELLED, `the request stream failed: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err }));
-  }
-}
-
-function serialize<Req>(method: CallableMethod<Req, unknown>, request: Req, call: ClientCall): Uint8Array | undefined {
-  try {
-    return method.serializeRequest(request);
-  } catch (err) {
-    call.cancel(new RpcError(Code.INTERNAL, `could not serialize the request: ${(err as Error).message}`));
-    return undefined;
-  }
-}
-
-function deserialize<Res>(method: CallableMethod<any, Res>, payload: Uint8Array, call: ClientCall): Res | undefined {
-  try {
-    return method.deserializeResponse(payload);
-  } catch (err) {
-    call.cancel(new RpcError(Code.INTERNAL, `could not parse the response: ${(err as Error).message}`));
-    return undefined;
-  }
-}
 
 function noResponseError(path: string, status: Status): RpcError {
   return new RpcError(Code.UNIMPLEMENTED, `${path} ended OK without a response message`, status.metadata);

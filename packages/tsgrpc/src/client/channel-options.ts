@@ -1,16 +1,31 @@
-import type { Http2Tuning } from "../transport/transport.js";
+import type { ClientKeepaliveOptions, Http2Tuning } from "../transport/transport.js";
 import type { BackoffOptions } from "./backoff.js";
+import type { ChannelArgs } from "./channel-args.js";
+import type { ClientInterceptor } from "./interceptor.js";
 
 /** Channel-wide settings; every field is optional and has the gRPC default. */
-export interface ChannelOptions extends Http2Tuning {
+export interface ChannelOptions extends Http2Tuning, ClientKeepaliveOptions, ChannelArgs {
+  /**
+   * Interceptors every call of the channel goes through, first listed first (reference:
+   * `intercept_channel`); see docs/interceptors.md. The same as `interceptChannel(channel, ...interceptors)`.
+   */
+  interceptors?: readonly ClientInterceptor[];
   /** Request compression for calls that do not choose one ("gzip", "deflate"; default identity). */
   compression?: string;
   /** Largest response message accepted, after decompression (default 4 MiB). */
   maxReceiveMessageLength?: number;
   /** Largest request message sent (default unlimited). */
   maxSendMessageLength?: number;
-  /** How long one connection attempt may take (default 20 s). */
+  /**
+   * How long one connection attempt may take at least (default 20 s); an attempt may also use up the
+   * current backoff delay when that is longer (doc/connection-backoff.md, MIN_CONNECT_TIMEOUT).
+   */
   connectTimeoutMs?: number;
+  /**
+   * A channel without calls for this long closes its connection and goes IDLE; the next call connects
+   * again (default 30 min; reference: `grpc.client_idle_timeout_ms`). Infinity never idles.
+   */
+  idleTimeoutMs?: number;
   /** Reconnect backoff (default 1 s initial, ×1.6, jitter 0.2, 120 s max). */
   backoff?: BackoffOptions;
   /** Put before tsgrpc's own `user-agent`. */
@@ -26,3 +41,4 @@ export interface ChannelOptions extends Http2Tuning {
 
 export const DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH = 4 * 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;

@@ -2,12 +2,22 @@ import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { getCompressor, parseAcceptEncoding } from "../protocol/compression.js";
 import { connectHttp2 } from "../transport/http2/client-connection.js";
-import type { ClientConnection, SocketAddress } from "../transport/transport.js";
+import type { ClientConnection, GoawayInfo, SocketAddress } from "../transport/transport.js";
+import { Http2ErrorCode } from "../protocol/status-mapping.js";
+import { performance } from "node:perf_hooks";
+import { resolveDeadline } from "../core/deadline.js";
 import { Backoff } from "./backoff.js";
 import type { CallHost, ChannelCall, PendingPick } from "./call-host.js";
-import { ChannelCredentials } from "./channel-credentials.js";
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH, type ChannelOptions } from "./channel-options.js";
+import { ChannelCredentials, tlsServerName } from "./channel-credentials.js";
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH,
+  type ChannelOptions,
+} from "./channel-options.js";
+import { normalizeChannelOptions } from "./channel-args.js";
 import { ConnectivityState } from "./connectivity-state.js";
+import { interceptChannel } from "./interceptor.js";
 import { getResolver, registeredSchemes, type Resolver } from "./resolver.js";
 import { parseTarget, type Target } from "./target.js";
 
@@ -21,20 +31,37 @@ export interface Channel {
   readonly target: string;
   /** The current state; with `tryToConnect` an IDLE channel starts connecting. */
   getState(tryToConnect?: boolean): ConnectivityState;
-  /** Calls `listener` on every state change; the returned function unsubscribes (reference: `subscribe`). */
-  subscribe(listener: StateListener): () => void;
+  /**
+   * Calls `listener` with the current state (soon after, not inside, this call) and then with every
+   * state change, until unsubscribed; with `tryToConnect` an IDLE channel starts connecting (reference:
+   * `subscribe(callback, try_to_connect)`). Returns the function that unsubscribes.
+   */
+  subscribe(listener: StateListener, tryToConnect?: boolean): () => void;
+  /** Stops calling `listener` (reference: `unsubscribe`); the same as calling what `subscribe` returned. */
+  unsubscribe(listener: StateListener): void;
   /**
    * Resolves once the channel is READY, connecting if needed; rejects with DEADLINE_EXCEEDED at the
-   * deadline, or CANCELLED on abort (reference: `channel_ready_future`).
+   * deadline, CANCELLED on abort, UNAVAILABLE when the channel is closed (reference: `channel_ready_future`).
    */
-  waitForReady(options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<void>;
+  waitForReady(options?: WaitForReadyOptions): Promise<void>;
   /** Closes every connection; running calls end CANCELLED, new ones fail (reference: `close`). */
   close(): void;
 }
 
+export interface WaitForReadyOptions {
+  /** Relative time limit; with `deadline` too, the earlier wins. */
+  timeoutMs?: number;
+  /** Absolute time limit (Date or ms since the epoch). */
+  deadline?: Date | number;
+  signal?: AbortSignal;
+}
+
 /** Opens a channel to `target` ("host:port", "dns:host:port", "ipv4:...", "ipv6:...", "unix:path"). */
 export function createChannel(target: string, credentials?: ChannelCredentials, options?: ChannelOptions): Channel & CallHost {
-  return new GrpcChannel(target, credentials ?? ChannelCredentials.insecure(), options ?? {});
+  // gRPC channel-argument names ("grpc.keepalive_time_ms") become typed fields; unknown ones throw.
+  const { interceptors, ...typed } = normalizeChannelOptions(options ?? {});
+  const channel = new GrpcChannel(target, credentials ?? ChannelCredentials.insecure(), typed);
+  return interceptors && interceptors.length > 0 ? interceptChannel(channel, ...interceptors) : channel;
 }
 
 class GrpcChannel implements Channel, CallHost {
@@ -48,7 +75,8 @@ class GrpcChannel implements Channel, CallHost {
   private readonly resolver: Resolver;
   private readonly backoff: Backoff;
   private state = ConnectivityState.IDLE;
-  private readonly listeners = new Set<StateListener>();
+  /** Each subscriber, and whether it has been told a state since it subscribed. */
+  private readonly listeners = new Map<StateListener, { told: boolean }>();
   /** The connection calls go to, once READY. */
   private current: ClientConnection | undefined;
   /** The connection being attempted. */
@@ -58,12 +86,21 @@ class GrpcChannel implements Channel, CallHost {
   private readonly picks = new Set<PendingPick>();
   private readonly calls = new Set<ChannelCall>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** When the current connection attempt began, and the backoff it was given (connection-backoff.md). */
+  private attemptStartedAt = 0;
+  private attemptBackoffMs = 0;
+  private readonly idleTimeoutMs: number;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** When a call last started or ended (performance.now()): the idle timeout counts from there. */
+  private lastCallAt = 0;
+  /** Keepalive time for new connections: doubles each time a server answers "too_many_pings" (A8). */
+  private keepaliveTimeMs: number | undefined;
   private lastError: Error | undefined;
   private peerAcceptEncoding: Set<string> | undefined;
 
   constructor(
     readonly target: string,
-    private readonly credentials: ChannelCredentials,
+    readonly credentials: ChannelCredentials,
     private readonly options: ChannelOptions,
   ) {
     this.parsed = parseTarget(target, registeredSchemes());
@@ -80,6 +117,9 @@ class GrpcChannel implements Channel, CallHost {
     this.maxReceiveMessageLength = options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
     this.maxSendMessageLength = options.maxSendMessageLength ?? Infinity;
     this.backoff = new Backoff(options.backoff);
+    checkChannelOptions(options);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.keepaliveTimeMs = options.keepaliveTimeMs;
   }
 
   // ---- public API -----------------------------------------------------------------------------------
@@ -89,15 +129,42 @@ class GrpcChannel implements Channel, CallHost {
     return this.state;
   }
 
-  subscribe(listener: StateListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  subscribe(listener: StateListener, tryToConnect = false): () => void {
+    // Connect first, so that the listener is never called from inside subscribe().
+    if (tryToConnect) this.getState(true);
+    const entry = { told: false };
+    if (this.state !== ConnectivityState.SHUTDOWN) this.listeners.set(listener, entry);
+    // The current state goes out on the next microtask, unless a change has been delivered by then (or
+    // the listener unsubscribed): it starts from the state of the moment and misses no change after it.
+    queueMicrotask(() => {
+      if (entry.told) return;
+      entry.told = true;
+      notify(listener, this.state);
+    });
+    return () => {
+      if (this.listeners.get(listener) === entry) this.listeners.delete(listener);
+      entry.told = true; // nor the pending first notification
+    };
   }
 
-  waitForReady(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  unsubscribe(listener: StateListener): void {
+    const entry = this.listeners.get(listener);
+    if (!entry) return;
+    entry.told = true;
+    this.listeners.delete(listener);
+  }
+
+  waitForReady(options: WaitForReadyOptions = {}): Promise<void> {
     if (this.getState(true) === ConnectivityState.READY) return Promise.resolve();
+    let deadline: number;
+    try {
+      deadline = resolveDeadline(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let unsubscribe = (): void => {};
       const finish = (error?: RpcError): void => {
         unsubscribe();
         clearTimeout(timer);
@@ -105,7 +172,7 @@ class GrpcChannel implements Channel, CallHost {
         if (error) reject(error);
         else resolve();
       };
-      const unsubscribe = this.subscribe((state) => {
+      unsubscribe = this.subscribe((state) => {
         if (state === ConnectivityState.READY) finish();
         else if (state === ConnectivityState.SHUTDOWN) finish(new RpcError(Code.UNAVAILABLE, "channel closed"));
         else if (state === ConnectivityState.IDLE) this.startConnecting();
@@ -113,8 +180,9 @@ class GrpcChannel implements Channel, CallHost {
       const onAbort = (): void => finish(new RpcError(Code.CANCELLED, "waitForReady aborted"));
       options.signal?.addEventListener("abort", onAbort);
       if (options.signal?.aborted) onAbort();
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => finish(new RpcError(Code.DEADLINE_EXCEEDED, `channel not ready within ${options.timeoutMs} ms`)), options.timeoutMs);
+      if (deadline !== Infinity) {
+        const ms = Math.max(0, deadline - Date.now());
+        timer = setTimeout(() => finish(new RpcError(Code.DEADLINE_EXCEEDED, `channel not ready within ${ms} ms`)), ms);
       }
       if (this.state === ConnectivityState.SHUTDOWN) finish(new RpcError(Code.UNAVAILABLE, "channel closed"));
     });
@@ -123,6 +191,8 @@ class GrpcChannel implements Channel, CallHost {
   close(): void {
     if (this.state === ConnectivityState.SHUTDOWN) return;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.setState(ConnectivityState.SHUTDOWN);
     const closed = new RpcError(Code.CANCELLED, "channel closed");
     for (const call of [...this.calls]) call.cancel(closed);
@@ -165,10 +235,12 @@ class GrpcChannel implements Channel, CallHost {
 
   track(call: ChannelCall): void {
     this.calls.add(call);
+    if (this.idleTimer !== undefined) this.lastCallAt = performance.now();
   }
 
   untrack(call: ChannelCall): void {
     this.calls.delete(call);
+    if (this.idleTimer !== undefined) this.lastCallAt = performance.now();
   }
 
   // ---- connection management ------------------------------------------------------------------------
@@ -176,13 +248,26 @@ class GrpcChannel implements Channel, CallHost {
   private setState(state: ConnectivityState): void {
     if (this.state === state || this.state === ConnectivityState.SHUTDOWN) return;
     this.state = state;
-    for (const listener of [...this.listeners]) listener(state);
+    for (const [listener, entry] of [...this.listeners]) {
+      // One that unsubscribed during this round is not called any more.
+      if (this.listeners.get(listener) !== entry) continue;
+      entry.told = true;
+      notify(listener, state);
+    }
   }
 
   private startConnecting(): void {
     if (this.state !== ConnectivityState.IDLE && this.state !== ConnectivityState.TRANSIENT_FAILURE) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    // connection-backoff.md: the next attempt starts `backoff` after this one started (not after it
+    // failed), and this one may take that long, or MIN_CONNECT_TIMEOUT if longer.
+    this.attemptStartedAt = performance.now();
+    this.attemptBackoffMs = this.backoff.next();
+    if (this.state === ConnectivityState.IDLE) {
+      this.lastCallAt = performance.now();
+      this.armIdleTimer(this.idleTimeoutMs);
+    }
     this.setState(ConnectivityState.CONNECTING);
     this.resolver.resolve(this.parsed).then(
       (addresses) => this.tryAddress(addresses, 0, undefined),
@@ -199,16 +284,22 @@ class GrpcChannel implements Channel, CallHost {
       return;
     }
     const tls = this.credentials.tls
-      ? { ...this.credentials.tls, servername: this.options.serverNameOverride ?? this.credentials.tls.servername }
+      ? {
+          ...this.credentials.tls,
+          // The certificate must name the host the user asked for, not the address it resolved to.
+          servername: this.options.serverNameOverride ?? this.credentials.tls.servername ?? tlsServerName(this.authority),
+        }
       : undefined;
     const connection: ClientConnection = connectHttp2({
       ...this.options,
       address,
       tls,
-      connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      localOnly: this.credentials.localOnly,
+      keepaliveTimeMs: this.keepaliveTimeMs,
+      connectTimeoutMs: Math.max(this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, this.attemptBackoffMs),
       events: {
         onReady: () => this.onConnectionReady(connection),
-        onDraining: () => this.onConnectionDraining(connection),
+        onDraining: (goaway) => this.onConnectionDraining(connection, goaway),
         onClosed: (error) => {
           this.draining.delete(connection);
           if (this.connecting === connection) {
@@ -237,7 +328,10 @@ class GrpcChannel implements Channel, CallHost {
   }
 
   /** GOAWAY: running calls finish on the old connection; the next call makes a new one. */
-  private onConnectionDraining(connection: ClientConnection): void {
+  private onConnectionDraining(connection: ClientConnection, goaway: GoawayInfo | undefined): void {
+    if (goaway?.errorCode === Http2ErrorCode.ENHANCE_YOUR_CALM && goaway.debugData === "too_many_pings") {
+      this.onTooManyPings();
+    }
     if (this.current !== connection) return;
     this.current = undefined;
     this.draining.add(connection);
@@ -246,6 +340,8 @@ class GrpcChannel implements Channel, CallHost {
 
   /** A READY connection went away: back to IDLE, and reconnect at once if calls are waiting. */
   private onConnectionLost(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.setState(ConnectivityState.IDLE);
     if (this.picks.size > 0) this.startConnecting();
   }
@@ -255,15 +351,62 @@ class GrpcChannel implements Channel, CallHost {
     this.lastError = error;
     this.setState(ConnectivityState.TRANSIENT_FAILURE);
     this.failPicks(this.unavailable(), false);
-    const delay = this.backoff.next();
+    // TRANSIENT_FAILURE only ever leads to CONNECTING (connectivity-semantics-and-api.md): the channel
+    // keeps trying, with backoff, until it connects, is closed, or the idle timeout takes it to IDLE.
+    const delay = Math.max(0, this.attemptStartedAt + this.attemptBackoffMs - performance.now());
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.state !== ConnectivityState.TRANSIENT_FAILURE) return;
-      // Keep trying while calls wait for the channel; otherwise rest until the next call.
-      if (this.picks.size > 0) this.startConnecting();
-      else this.setState(ConnectivityState.IDLE);
+      if (this.state === ConnectivityState.TRANSIENT_FAILURE) this.startConnecting();
     }, delay);
     this.retryTimer.unref();
+  }
+
+  /** gRFC A8: the server found our pings too frequent; new connections ping half as often. */
+  private onTooManyPings(): void {
+    if (this.keepaliveTimeMs === undefined || this.keepaliveTimeMs === Infinity) return;
+    const doubled = Math.min(this.keepaliveTimeMs * 2, MAX_KEEPALIVE_TIME_MS);
+    process.emitWarning(
+      `${this.target} answered GOAWAY ENHANCE_YOUR_CALM "too_many_pings": keepalive time raised from ${this.keepaliveTimeMs} ms to ${doubled} ms for new connections`,
+      { code: "TSGRPC_TOO_MANY_PINGS" },
+    );
+    this.keepaliveTimeMs = doubled;
+  }
+
+  /**
+   * The idle timer runs while the channel is out of IDLE. It does not move with every call: when it
+   * fires it looks at when a call last started or ended and sleeps again for what is left.
+   */
+  private armIdleTimer(delayMs: number): void {
+    if (this.idleTimeoutMs === Infinity) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.onIdleTimer(), Math.min(Math.max(delayMs, 1), MAX_TIMER_MS));
+    this.idleTimer.unref();
+  }
+
+  private onIdleTimer(): void {
+    this.idleTimer = undefined;
+    if (this.state === ConnectivityState.IDLE || this.state === ConnectivityState.SHUTDOWN) return;
+    if (this.calls.size > 0 || this.picks.size > 0) {
+      this.armIdleTimer(this.idleTimeoutMs);
+      return;
+    }
+    const quietFor = performance.now() - this.lastCallAt;
+    if (quietFor < this.idleTimeoutMs) this.armIdleTimer(this.idleTimeoutMs - quietFor);
+    else this.enterIdle();
+  }
+
+  /** No calls for the idle timeout: drop the connection (gracefully) and rest in IDLE until the next call. */
+  private enterIdle(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const current = this.current;
+    const connecting = this.connecting;
+    this.current = undefined;
+    this.connecting = undefined;
+    this.backoff.reset();
+    this.setState(ConnectivityState.IDLE);
+    connecting?.destroy();
+    current?.close();
   }
 
   private unavailable(): RpcError {
@@ -277,6 +420,32 @@ class GrpcChannel implements Channel, CallHost {
       if (!all && pick.waitForReady) continue;
       this.picks.delete(pick);
       pick.onFailed(error);
+    }
+  }
+}
+
+/** setTimeout's longest delay; longer idle timeouts re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The doubled keepalive time stops growing here (a day). */
+const MAX_KEEPALIVE_TIME_MS = 24 * 60 * 60 * 1000;
+
+/** A listener that throws must not break the channel: its error surfaces as an uncaught exception. */
+function notify(listener: StateListener, state: ConnectivityState): void {
+  try {
+    listener(state);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+/** Durations must be positive numbers (Infinity = never); a typo fails at createChannel, not later. */
+function checkChannelOptions(options: ChannelOptions): void {
+  for (const name of ["keepaliveTimeMs", "keepaliveTimeoutMs", "idleTimeoutMs", "connectTimeoutMs"] as const) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === "number" && value > 0)) {
+      throw new RangeError(`channel option ${name} must be a positive number of milliseconds, got ${String(value)}`);
     }
   }
 }

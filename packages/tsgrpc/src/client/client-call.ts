@@ -11,6 +11,8 @@ import { metadataFromRawHeaders, type OutgoingHeaders } from "../protocol/metada
 import { codeFromHttpStatus, codeFromRstStream, Http2ErrorCode } from "../protocol/status-mapping.js";
 import { formatAddress, type ClientConnection, type ClientStreamListener, type ClientTransportStream } from "../transport/transport.js";
 import type { CallHost, ChannelCall, PendingPick } from "./call-host.js";
+import { applyCallCredentials } from "./apply-call-credentials.js";
+import type { CallCredentials } from "./call-credentials.js";
 
 /** What a call reports upward, in order: headers (maybe), messages, then exactly one status. */
 export interface CallListener {
@@ -26,6 +28,8 @@ export interface ClientCallOptions {
   waitForReady: boolean;
   /** Request compression; undefined takes the channel's default. */
   compression: string | undefined;
+  /** Call credentials of this call (the channel's own come from the host). */
+  credentials?: CallCredentials;
 }
 
 /**
@@ -56,6 +60,8 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
   private trailerStatus: Status | undefined;
   private disarmDeadline: () => void = noop;
   private withdrawPick: () => void = noop;
+  /** Request metadata with what call credentials added; undefined until they were asked. */
+  private authMetadata: Metadata | undefined;
   private readonly onAbort = (): void => this.cancel(new RpcError(Code.CANCELLED, "call cancelled by the caller"));
 
   constructor(
@@ -261,6 +267,22 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
   private open(connection: ClientConnection): void {
     if (this.finished) return;
     this.withdrawPick = noop;
+    // Call credentials (apply-call-credentials.ts): asked once, after the first pick; the call goes on
+    // when they answer. Meanwhile finish() "withdraws the pick", which abandons them.
+    if (this.authMetadata === undefined) {
+      this.authMetadata = this.options.metadata;
+      const pending = applyCallCredentials(this.host, this.options.credentials, this.path, this.options.metadata, {
+        onReady: (metadata) => {
+          this.authMetadata = metadata;
+          this.open(connection);
+        },
+        onFailed: (error) => this.finish(statusOf(error)),
+      });
+      if (pending) {
+        this.withdrawPick = pending;
+        return;
+      }
+    }
     const deadline = this.options.deadline;
     // The deadline timer fires asynchronously, so a call whose deadline has already passed must not go
     // on the wire first.
@@ -274,7 +296,7 @@ export class ClientCall implements ChannelCall, ClientStreamListener {
       authority: this.host.authority,
       scheme: this.host.scheme,
       timeoutMs: deadline === Infinity ? undefined : Math.max(deadline - Date.now(), 0),
-      metadata: this.options.metadata,
+      metadata: this.authMetadata ?? this.options.metadata,
       encoding: this.writer.encoding,
       acceptEncoding: acceptEncodingHeader(),
       userAgent: this.host.userAgent,

@@ -1,6 +1,7 @@
-export { createChannel, type Channel, type StateListener } from "./channel.js";
+export { createChannel, type Channel, type StateListener, type WaitForReadyOptions } from "./channel.js";
 export type { ChannelOptions } from "./channel-options.js";
 export { ChannelCredentials, type TlsChannelOptions } from "./channel-credentials.js";
+export { CallCredentials, type MetadataPlugin, type AuthMetadataContext } from "./call-credentials.js";
 export { ConnectivityState } from "./connectivity-state.js";
 export type { CallOptions } from "./call-options.js";
 export type { CallInfo } from "./call-info.js";
@@ -19,3 +20,13 @@ export { createClient, type Client, type ClientMethod } from "./typed-client.js"
 export { registerResolver, type Resolver } from "./resolver.js";
 export type { Target } from "./target.js";
 export type { BackoffOptions } from "./backoff.js";
+export {
+  interceptChannel,
+  respond,
+  type ClientInterceptor,
+  type ClientCallDetails,
+  type ClientCallResult,
+  type ClientCallFn,
+} from "./interceptor.js";
+export type { ClientOptions } from "./typed-client.js";
+export type { ChannelArgs } from "./channel-args.js";

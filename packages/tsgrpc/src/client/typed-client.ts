@@ -10,6 +10,7 @@ import {
 import type { CallHost } from "./call-host.js";
 import type { CallOptions } from "./call-options.js";
 import type { Channel } from "./channel.js";
+import { interceptChannel, type ClientInterceptor } from "./interceptor.js";
 import {
   bidiStreamingCall,
   clientStreamingCall,
@@ -36,14 +37,27 @@ export type Client<S extends DescService> = {
   readonly [K in keyof S["method"]]: ClientMethod<S["method"][K]>;
 };
 
+/** The third argument of createClient: call options for every call, and this client's own interceptors. */
+export interface ClientOptions extends CallOptions {
+  /** Interceptors for this client's calls only, in front of the channel's (see docs/interceptors.md). */
+  interceptors?: readonly ClientInterceptor[];
+}
+
 /**
  * Makes a typed client for a protobuf-es service descriptor (or a codec-agnostic ServiceDefinition) on
- * `channel`. `defaults` are merged under every call's own options (e.g. a standard timeout).
+ * `channel`. `defaults` are merged under every call's own options (e.g. a standard timeout); its
+ * `interceptors` apply to this client's calls.
  */
-export function createClient<S extends DescService>(service: S, channel: Channel, defaults?: CallOptions): Client<S>;
-export function createClient(service: ServiceDefinition, channel: Channel, defaults?: CallOptions): Record<string, (...args: any[]) => unknown>;
-export function createClient(service: DescService | ServiceDefinition, channel: Channel, defaults?: CallOptions): object {
+export function createClient<S extends DescService>(service: S, channel: Channel, defaults?: ClientOptions): Client<S>;
+export function createClient(service: ServiceDefinition, channel: Channel, defaults?: ClientOptions): Record<string, (...args: any[]) => unknown>;
+export function createClient(service: DescService | ServiceDefinition, channel: Channel, options?: ClientOptions): object {
   const definition = isServiceDefinition(service) ? service : protobufService(service);
+  let defaults: CallOptions | undefined = options;
+  if (options?.interceptors !== undefined) {
+    const { interceptors, ...rest } = options;
+    channel = interceptChannel(channel, ...interceptors);
+    defaults = Object.keys(rest).length > 0 ? rest : undefined;
+  }
   const host = channel as unknown as CallHost;
   const client: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition.methods)) client[name] = callableFor(host, method, defaults);

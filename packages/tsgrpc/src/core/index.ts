@@ -12,3 +12,4 @@ export {
   serverStreams,
   passThrough,
 } from "./method.js";
+export { mapRequests, mapResponses } from "./map-messages.js";

@@ -60,13 +60,19 @@ export function decompressMessage(compressor: Compressor, data: Uint8Array, maxL
   return out;
 }
 
+/**
+ * zlib's output limit: at least 1, and finite. A max length of Infinity means "no limit", which zlib
+ * refuses: cap it at the largest message a 4-byte length prefix can announce.
+ */
+const outputLimit = (maxLength: number): number => Math.min(Math.max(maxLength, 1), 2 ** 32 - 1);
+
 registerCompressor({
   name: "gzip",
   compress: (data) => zlib.gzipSync(data),
-  decompress: (data, maxLength) => zlib.gunzipSync(data, { maxOutputLength: Math.max(maxLength, 1) }),
+  decompress: (data, maxLength) => zlib.gunzipSync(data, { maxOutputLength: outputLimit(maxLength) }),
 });
 registerCompressor({
   name: "deflate",
   compress: (data) => zlib.deflateSync(data),
-  decompress: (data, maxLength) => zlib.inflateSync(data, { maxOutputLength: Math.max(maxLength, 1) }),
+  decompress: (data, maxLength) => zlib.inflateSync(data, { maxOutputLength: outputLimit(maxLength) }),
 });

@@ -37,7 +37,7 @@ export async function runHandler(call: ServerCall, method: MethodHandler, contex
   }
 }
 
-async function readOne(call: ServerCall, context: CallContext): Promise<Uint8Array> {
+export async function readOne(call: ServerCall, context: CallContext): Promise<Uint8Array> {
   const payload = await call.readSingleRequest();
   context.requestCompressed = call.wasCompressed(payload);
   return payload;
@@ -76,7 +76,7 @@ async function* decodeEach(
   }
 }
 
-async function sendAll(
+export async function sendAll(
   call: ServerCall,
   method: MethodHandler,
   responses: AsyncIterable<unknown> | Iterable<unknown>,
@@ -91,7 +91,7 @@ async function sendAll(
   }
 }
 
-function encode(method: MethodHandler, response: unknown): Uint8Array {
+export function encode(method: MethodHandler, response: unknown): Uint8Array {
   try {
     return method.serializeResponse(response);
   } catch (err) {
@@ -99,11 +99,11 @@ function encode(method: MethodHandler, response: unknown): Uint8Array {
   }
 }
 
-function isFailureSet(context: CallContext): boolean {
+export function isFailureSet(context: CallContext): boolean {
   return context.status !== undefined && context.status.code !== Code.OK;
 }
 
-function statusOnReturn(context: CallContext): Status {
+export function statusOnReturn(context: CallContext): Status {
   return {
     code: context.status?.code ?? Code.OK,
     details: context.status?.details ?? "",
@@ -112,7 +112,7 @@ function statusOnReturn(context: CallContext): Status {
 }
 
 /** An RpcError keeps its status (plus trailers set on the context); anything else is UNKNOWN. */
-function statusOnThrow(err: unknown, context: CallContext): Status {
+export function statusOnThrow(err: unknown, context: CallContext): Status {
   const error = RpcError.from(err, Code.UNKNOWN);
   const metadata = context.trailers?.clone() ?? new Metadata();
   metadata.merge(error.metadata);

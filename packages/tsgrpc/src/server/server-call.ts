@@ -39,14 +39,19 @@ export class ServerCall {
   readonly path: string;
   /** Why the call ended without the handler finishing it (cancel, deadline, shutdown, a broken request). */
   cancelReason: RpcError | undefined;
+  /** How the call ended, once it has: the status sent, or the reason of a reset (server interceptors read it). */
+  endStatus: Status | undefined;
   private finished = false;
   private headersSent = false;
   private initialMetadata: Metadata | undefined;
   private responseCompression: string | undefined;
   private writer: MessageWriter | undefined;
   private readonly reader: MessageReader;
-  /** Request payloads that arrived with the compressed flag set (see `wasCompressed`). */
-  private readonly compressedRequests = new WeakSet<Uint8Array>();
+  /**
+   * Request payloads that arrived with the compressed flag set (see `wasCompressed`). Made with the first
+   * one: a WeakSet per call would burden the garbage collector of every uncompressed call.
+   */
+  private compressedRequests: WeakSet<Uint8Array> | undefined;
   private requestSink: ((payload: Uint8Array) => void) | undefined;
   private requestEndSink: ((error: RpcError | undefined) => void) | undefined;
   private drainWaiters: Array<() => void> = [];
@@ -109,7 +114,7 @@ export class ServerCall {
 
   /** True when `payload` (as delivered by this call) arrived with the compressed flag set on the wire. */
   wasCompressed(payload: Uint8Array): boolean {
-    return this.compressedRequests.has(payload);
+    return this.compressedRequests?.has(payload) ?? false;
   }
 
   /** The reader only decompresses flagged messages: the wrapper remembers each payload it produced. */
@@ -119,7 +124,7 @@ export class ServerCall {
       compress: (data) => compressor.compress(data),
       decompress: (data, maxLength) => {
         const out = compressor.decompress(data, maxLength);
-        this.compressedRequests.add(out);
+        (this.compressedRequests ??= new WeakSet()).add(out);
         return out;
       },
     };
@@ -233,6 +238,7 @@ export class ServerCall {
   finish(status: Status): void {
     if (this.finished) return;
     this.finished = true;
+    this.endStatus = status;
     this.disarmDeadline();
     if (!this.headersSent && (this.initialMetadata === undefined || this.initialMetadata.size === 0)) {
       this.stream.sendTrailers(buildTrailersOnly(status, EMPTY, acceptEncodingHeader()));
@@ -272,6 +278,7 @@ export class ServerCall {
       this.finish({ code: reason.code, details: reason.details, metadata: new Metadata() });
     } else {
       this.finished = true;
+      this.endStatus = { code: reason.code, details: reason.details, metadata: new Metadata() };
       this.disarmDeadline();
       this.stream.reset(Http2ErrorCode.CANCEL);
       this.ended();

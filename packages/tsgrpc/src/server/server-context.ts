@@ -3,6 +3,7 @@ import { timeRemaining, type Deadline } from "../core/deadline.js";
 import { Metadata, type MetadataInit } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { ServerCall } from "./server-call.js";
+import { authContextOf, type AuthContext } from "./auth-context.js";
 
 /**
  * What a handler knows of and can do to its call (the reference API's `ServicerContext`).
@@ -14,6 +15,11 @@ export interface ServerContext {
   readonly method: string;
   /** The client as "ipv4:host:port", "ipv6:[host]:port" or "unix:path". */
   readonly peer: string;
+  /**
+   * Who is calling, from the connection's security: transport security type, the verified client
+   * certificate's identities and every auth property (`auth_context`, `peer_identities`, `peer_identity_key`).
+   */
+  readonly authContext: AuthContext;
   /** Absolute deadline in ms since the epoch; Infinity when the client set none. */
   readonly deadline: Deadline;
   /** Milliseconds left before the deadline (Infinity when none). */
@@ -68,6 +74,10 @@ export class CallContext implements ServerContext {
 
   get peer(): string {
     return this.call.peer;
+  }
+
+  get authContext(): AuthContext {
+    return authContextOf(this.call.stream.security);
   }
 
   get deadline(): Deadline {

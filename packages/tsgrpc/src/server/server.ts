@@ -4,7 +4,7 @@ import { RpcError } from "../core/rpc-error.js";
 import { buildTrailersOnly } from "../protocol/headers.js";
 import { acceptEncodingHeader, getCompressor } from "../protocol/compression.js";
 import { listenHttp2, type ServerListener } from "../transport/http2/server-listener.js";
-import type { Http2Tuning, ServerTransportStream, SocketAddress } from "../transport/transport.js";
+import type { Http2Tuning, ServerConnectionOptions, ServerTransportStream, SocketAddress } from "../transport/transport.js";
 import { admitRequest } from "./admit-request.js";
 import { parseBindAddress } from "./bind-address.js";
 import type { MethodHandler } from "./method-handler.js";
@@ -13,11 +13,24 @@ import { isServiceDefinition, protobufService, type ServiceDefinition } from "..
 import { methodHandlersOf, type ServiceImplementation } from "./service-implementation.js";
 import { Router, type GenericHandler } from "./router.js";
 import { runHandler } from "./run-handler.js";
+import { runIntercepted } from "./run-intercepted.js";
+import { normalizeServerOptions, type ServerArgs } from "./server-args.js";
+import { composeServerInterceptors, type ServerCallFn, type ServerInterceptor } from "./server-interceptor.js";
 import { ServerCall, type ServerCallConfig } from "./server-call.js";
 import { CallContext } from "./server-context.js";
 import { ServerCredentials } from "./server-credentials.js";
 
-export interface ServerOptions extends Http2Tuning {
+export interface ServerOptions extends Http2Tuning, ServerConnectionOptions, ServerArgs {
+  /**
+   * Interceptors every call goes through before its handler, first listed first (reference: the
+   * `interceptors` of `grpc.server`); see docs/interceptors.md.
+   */
+  interceptors?: readonly ServerInterceptor[];
+  /**
+   * Calls served at once across the whole server; a call beyond it is answered RESOURCE_EXHAUSTED
+   * without running its handler (reference: `maximum_concurrent_rpcs`; default unlimited).
+   */
+  maxConcurrentRpcs?: number;
   /** Largest request message accepted, after decompression (default 4 MiB). */
   maxReceiveMessageLength?: number;
   /** Largest response message sent (default unlimited). */
@@ -63,7 +76,8 @@ export interface Server {
 const DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024;
 
 export function createServer(options: ServerOptions = {}): Server & ServerInternals {
-  return new GrpcServer(options);
+  // gRPC channel-argument names ("grpc.max_connection_age_ms") become typed fields; unknown ones throw.
+  return new GrpcServer(normalizeServerOptions(options));
 }
 
 /** What the typed layer (addService) needs besides the public API. */
@@ -80,11 +94,18 @@ class GrpcServer implements Server, ServerInternals {
   private resolveTerminated!: () => void;
   private readonly terminated = new Promise<void>((resolve) => (this.resolveTerminated = resolve));
   private shuttingDown = false;
+  private readonly maxConcurrentRpcs: number;
+
+  /** The interceptors composed around the handlers; undefined without interceptors (the direct path). */
+  private readonly intercepted: ServerCallFn | undefined;
 
   constructor(private readonly options: ServerOptions) {
+    this.intercepted = composeServerInterceptors(options.interceptors);
     if (options.compression !== undefined && options.compression !== "identity" && !getCompressor(options.compression)) {
       throw new Error(`unknown compression "${options.compression}"`);
     }
+    this.maxConcurrentRpcs = options.maxConcurrentRpcs ?? Infinity;
+    checkServerOptions(options);
     this.callConfig = {
       maxReceiveMessageLength: options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
       maxSendMessageLength: options.maxSendMessageLength ?? Infinity,
@@ -126,6 +147,7 @@ class GrpcServer implements Server, ServerInternals {
         const listener = await listenHttp2(target, {
           ...this.options,
           tls: credentials.tls,
+          localOnly: credentials.localOnly,
           onStream: (stream) => this.onStream(stream),
         });
         this.listeners.push(listener);
@@ -175,6 +197,10 @@ class GrpcServer implements Server, ServerInternals {
       refuse(stream, admission.error);
       return;
     }
+    if (this.calls.size >= this.maxConcurrentRpcs) {
+      refuse(stream, new RpcError(Code.RESOURCE_EXHAUSTED, `the server is at its limit of ${this.maxConcurrentRpcs} concurrent calls`));
+      return;
+    }
     const method = this.router.lookup(admission.head.path);
     if (!method) {
       refuse(stream, new RpcError(Code.UNIMPLEMENTED, `method ${admission.head.path} is not implemented`));
@@ -183,7 +209,8 @@ class GrpcServer implements Server, ServerInternals {
     const call = new ServerCall(stream, admission.head, this.callConfig);
     this.calls.add(call);
     call.onEnd(() => this.calls.delete(call));
-    void runHandler(call, method, new CallContext(call));
+    if (this.intercepted) void runIntercepted(call, method, new CallContext(call), this.intercepted);
+    else void runHandler(call, method, new CallContext(call));
   }
 
   private async stop(graceMs: number): Promise<void> {
@@ -216,4 +243,28 @@ function refuse(stream: ServerTransportStream, error: RpcError): void {
     new Metadata(),
     acceptEncodingHeader(),
   ));
+}
+
+/** Connection management and limits must be positive numbers (Infinity = no limit); a typo fails here. */
+function checkServerOptions(options: ServerOptions): void {
+  const names = [
+    "maxConcurrentRpcs",
+    "keepaliveTimeMs",
+    "keepaliveTimeoutMs",
+    "maxConnectionIdleMs",
+    "maxConnectionAgeMs",
+    "maxMetadataSize",
+  ] as const;
+  for (const name of names) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === "number" && value > 0)) {
+      throw new RangeError(`server option ${name} must be a positive number, got ${String(value)}`);
+    }
+  }
+  for (const name of ["keepaliveMinTimeMs", "maxConnectionAgeGraceMs"] as const) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === "number" && value >= 0)) {
+      throw new RangeError(`server option ${name} must be a number >= 0, got ${String(value)}`);
+    }
+  }
 }

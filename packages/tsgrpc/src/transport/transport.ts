@@ -32,6 +32,44 @@ export interface ServerTlsOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   requestClientCert?: boolean;
   rejectUnauthorized?: boolean;
+  /**
+   * Certificate rotation: asked before each new connection's TLS handshake. A config it returns is used
+   * for that connection and the later ones; undefined (or a throw) keeps the current one. Connections
+   * already open keep the certificates they were made with.
+   */
+  fetchConfig?: () => ServerTlsConfig | undefined | Promise<ServerTlsConfig | undefined>;
+}
+
+/** The certificates of a TLS server, as a certificate fetcher returns them. */
+export interface ServerTlsConfig {
+  keyCertPairs: Array<{ key: string | Buffer; cert: string | Buffer }>;
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+/**
+ * How a server connection is secured, as plain data for the layers above (they build the gRPC auth
+ * context from it). "local": plaintext on a loopback or unix socket, accepted by local credentials.
+ */
+export interface TransportSecurity {
+  readonly type: "tls" | "local" | "insecure";
+  /** TLS: the negotiated protocol version, e.g. "TLSv1.3". */
+  readonly tlsVersion?: string;
+  /** TLS: whether the session was resumed from an earlier one. */
+  readonly sessionReused?: boolean;
+  /** TLS: the client's certificate, only when it presented one and it verified against the trusted roots. */
+  readonly peerCertificate?: PeerCertificate;
+}
+
+/** What the layers above may know of a verified peer certificate. */
+export interface PeerCertificate {
+  /** The subject in RFC 2253 order, e.g. "CN=client,O=tsgrpc". */
+  readonly subject: string;
+  /** The subject's common name(s), usually one. */
+  readonly commonNames: readonly string[];
+  /** Subject alternative names in certificate order; IP addresses as text. */
+  readonly subjectAltNames: ReadonlyArray<{ readonly type: "DNS" | "IP" | "URI" | "email" | "other"; readonly value: string }>;
+  /** The certificate in PEM. */
+  readonly pem: string;
 }
 
 /** HTTP/2 tuning shared by both sides. */
@@ -43,6 +81,55 @@ export interface Http2Tuning {
   maxConcurrentStreams?: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE we accept (bytes). */
   maxHeaderListSize?: number;
+  /**
+   * The largest metadata (header list) accepted, in bytes: gRPC's name for SETTINGS_MAX_HEADER_LIST_SIZE
+   * (reference: `grpc.max_metadata_size`, default 8 KiB). Wins over `maxHeaderListSize` when both are set.
+   */
+  maxMetadataSize?: number;
+}
+
+/** Client keepalive (gRFC A8): HTTP/2 PINGs that detect a connection that silently died. */
+export interface ClientKeepaliveOptions {
+  /**
+   * Send a PING after this long without reading anything from the server (default: never). gRPC Core
+   * raises values under 10 s to 10 s; tsgrpc takes them as given (like grpc-js), which tests rely on.
+   * Servers refuse pings more often than they permit (5 min by default) with GOAWAY "too_many_pings".
+   */
+  keepaliveTimeMs?: number;
+  /** Close the connection when a PING is not acknowledged within this long (default 20 s). */
+  keepaliveTimeoutMs?: number;
+  /** Also ping while no call is open (default false: a connection without calls is not pinged). */
+  keepalivePermitWithoutCalls?: boolean;
+}
+
+/** Server connection management (gRFC A9) and keepalive enforcement (gRFC A8). */
+export interface ServerConnectionOptions {
+  /** The server pings each connection after this long without a ping (default 2 h). */
+  keepaliveTimeMs?: number;
+  /** A connection whose ping is not acknowledged within this long is closed (default 20 s). */
+  keepaliveTimeoutMs?: number;
+  /**
+   * The shortest interval between client pings the server permits (default 5 min). A client that pings
+   * more often, more than twice in a row, gets GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
+   */
+  keepaliveMinTimeMs?: number;
+  /** Permit client pings while the connection has no call (default false: then 2 h is the minimum). */
+  keepalivePermitWithoutCalls?: boolean;
+  /** Close a connection that has had no call for this long, gracefully (default: never). */
+  maxConnectionIdleMs?: number;
+  /** Close a connection once it is this old (±10% jitter), gracefully (default: never). */
+  maxConnectionAgeMs?: number;
+  /** After a max-age GOAWAY, how long calls still running may go on before the connection is cut (default: no limit). */
+  maxConnectionAgeGraceMs?: number;
+}
+
+/** What a GOAWAY frame said. */
+export interface GoawayInfo {
+  /** The HTTP/2 error code (0 = NO_ERROR, 11 = ENHANCE_YOUR_CALM, ...). */
+  errorCode: number;
+  lastStreamId: number;
+  /** The opaque debug data as text ("too_many_pings", "max_age", ...). */
+  debugData: string;
 }
 
 /** Events of one stream, delivered upward in wire order. */
@@ -83,6 +170,8 @@ export interface ServerTransportStream extends TransportStream {
   readonly rawHeaders: string[];
   /** The peer as "ipv4:host:port" etc. */
   readonly peer: string;
+  /** How the stream's connection is secured; undefined means plaintext ("insecure"). */
+  readonly security?: TransportSecurity;
   /** The stream was reset or its connection lost before it finished. */
   readonly closed: boolean;
   setListener(listener: StreamListener): void;
@@ -114,8 +203,11 @@ export interface ClientConnection {
 
 export interface ClientConnectionEvents {
   onReady(): void;
-  /** The peer sent GOAWAY: no new streams here, existing ones may finish. */
-  onDraining(): void;
+  /**
+   * No new streams here any more, existing ones may finish: the peer sent GOAWAY (`goaway`), or the
+   * connection stopped taking streams by itself.
+   */
+  onDraining(goaway: GoawayInfo | undefined): void;
   /** The connection is gone (failed to connect, or lost). */
   onClosed(error: Error | undefined): void;
 }

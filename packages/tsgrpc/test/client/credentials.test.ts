@@ -1,71 +1,19 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, test, type TestContext } from "node:test";
+import { test, type TestContext } from "node:test";
 import { ChannelCredentials, Code, createChannel, createClient, ServerCredentials, type ChannelOptions } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
+import type { Pem } from "../helpers/certs.js";
 import { rejectsWith } from "../helpers/client-fixtures.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
+import { useSecurityCerts } from "../helpers/security-fixtures.js";
 import { echoImpl, startTestServer } from "../helpers/test-server.js";
 
 failOnLeakedHandles();
 
 const T = { timeout: 15_000 };
 
-interface Pem {
-  key: string;
-  cert: string;
-}
-
-/** Test certificates made with the openssl CLI: a CA, a server (localhost/127.0.0.1 or another name), a client. */
-let certs: { ca: Pem; otherCa: Pem; server: Pem; renamedServer: Pem; client: Pem } | undefined;
-let dir = "";
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-function makeCa(name: string): Pem {
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.crt`);
-  return { key: readFileSync(join(dir, `${name}.key`), "utf8"), cert: readFileSync(join(dir, `${name}.crt`), "utf8") };
-}
-
-function makeLeaf(name: string, ca: string, san: string, usage: string): Pem {
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=${usage}\n`);
-  openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`);
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.crt`);
-  return { key: readFileSync(join(dir, `${name}.key`), "utf8"), cert: readFileSync(join(dir, `${name}.crt`), "utf8") };
-}
-
-let opensslMissing = "";
-before(() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-  } catch {
-    opensslMissing = "the openssl CLI is not installed, so no test certificates can be made";
-    return;
-  }
-  dir = mkdtempSync(join(tmpdir(), "tsgrpc-tls-"));
-  const ca = makeCa("ca");
-  const otherCa = makeCa("other-ca");
-  certs = {
-    ca,
-    otherCa,
-    server: makeLeaf("server", "ca", "DNS:localhost,IP:127.0.0.1", "serverAuth"),
-    renamedServer: makeLeaf("renamed", "ca", "DNS:foo.test.example", "serverAuth"),
-    client: makeLeaf("client", "ca", "DNS:client", "clientAuth"),
-  };
-});
-after(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function needCerts(t: TestContext): NonNullable<typeof certs> | undefined {
-  if (!certs) t.skip(opensslMissing);
-  return certs;
-}
+/** Test certificates made with the openssl CLI (helpers/certs.ts); the tests skip without it. */
+const needCerts = useSecurityCerts();
 
 async function tlsServer(t: TestContext, pem: Pem, clientCa?: string) {
   const server = await startTestServer((s) => s.addService(Echo, echoImpl), {});

@@ -5,20 +5,27 @@ import type { OutgoingHeaders } from "../../protocol/metadata-headers.js";
 import type {
   ClientConnection,
   ClientConnectionEvents,
+  ClientKeepaliveOptions,
   ClientStreamListener,
   ClientTlsOptions,
   ClientTransportStream,
   ConnectionState,
+  GoawayInfo,
   Http2Tuning,
   SocketAddress,
 } from "../transport.js";
 import { ClientStreamAdapter } from "./client-stream.js";
+import { DEFAULT_KEEPALIVE_TIMEOUT_MS, Keepalive } from "./keepalive.js";
+import { isLocalPeer } from "./peer-security.js";
+import { defaultRootsContext } from "./default-roots.js";
 import { DEFAULT_CONNECTION_WINDOW, sessionSettings } from "./settings.js";
 
-export interface ClientConnectionOptions extends Http2Tuning {
+export interface ClientConnectionOptions extends Http2Tuning, ClientKeepaliveOptions {
   address: SocketAddress;
   /** Present for TLS; absent for plaintext (h2c with prior knowledge). */
   tls?: ClientTlsOptions;
+  /** Local credentials: plaintext, and only to a peer on this machine (loopback TCP or a unix socket). */
+  localOnly?: boolean;
   /** How long the TCP+TLS+HTTP/2 handshake may take. */
   connectTimeoutMs: number;
   events: ClientConnectionEvents;
@@ -36,6 +43,9 @@ class Http2ClientConnection implements ClientConnection {
   private readonly events: ClientConnectionEvents;
   private connectTimer: NodeJS.Timeout | undefined;
   private streams = 0;
+  /** Present while keepalive is on (keepaliveTimeMs set) and the connection is up. */
+  private keepalive: Keepalive | undefined;
+  private readonly noteRead = (): void => this.keepalive?.noteRead();
 
   constructor(options: ClientConnectionOptions) {
     this.address = options.address;
@@ -45,7 +55,7 @@ class Http2ClientConnection implements ClientConnection {
     this.session = http2.connect(authority, {
       settings: sessionSettings(options),
       maxSessionMemory: 64,
-      createConnection: () => (socket = openSocket(options.address, options.tls)),
+      createConnection: () => (socket = openSocket(options.address, options.tls, options.localOnly === true)),
     });
     // When the socket goes, node closes the open streams with CANCEL before the session reports
     // anything; marking the connection closed first lets those calls end UNAVAILABLE, not CANCELLED.
@@ -61,7 +71,9 @@ class Http2ClientConnection implements ClientConnection {
     // Ready once the server's SETTINGS arrive, not at TCP connect ("connect"): a port that accepts but
     // does not speak HTTP/2 must count as a failed connection (and the connect timeout must cover it).
     this.session.once("remoteSettings", () => this.onConnect(options));
-    this.session.once("goaway", () => this.drain());
+    this.session.once("goaway", (errorCode: number, lastStreamId: number, data?: Buffer) => {
+      this.drain({ errorCode, lastStreamId, debugData: data?.toString("latin1") ?? "" });
+    });
     this.session.once("close", () => this.onSessionClosed(undefined));
     this.session.on("error", (err: Error) => this.onSessionClosed(err));
     this.connectTimer = setTimeout(() => {
@@ -84,11 +96,16 @@ class Http2ClientConnection implements ClientConnection {
     // GOAWAY from the peer: treat that as draining so the channel moves to a new connection.
     if (this.state === "ready" && (this.session.closed || this.session.destroyed)) this.drain();
     if (this.state !== "ready") throw new Error(`connection is ${this.state}`);
-    // Aborting this signal is how node resets a stream with CANCEL without first ending it (see reset).
-    const canceller = new AbortController();
-    const stream = this.session.request(headers, { endStream: false, signal: canceller.signal });
+    // A keepalive asleep for want of calls wakes up; if nothing was read for a keepalive time, its
+    // PING goes out before this stream's HEADERS.
+    this.keepalive?.wake();
+    const stream = this.session.request(headers, { endStream: false });
     this.streams++;
-    return new ClientStreamAdapter(stream, listener, canceller, () => {
+    if (this.keepalive) {
+      stream.on("response", this.noteRead);
+      stream.on("data", this.noteRead);
+    }
+    return new ClientStreamAdapter(stream, listener, () => {
       this.streams--;
       if (this.streams === 0 && this.state === "draining") this.session.close();
     });
@@ -118,22 +135,39 @@ class Http2ClientConnection implements ClientConnection {
       // Older peers may reject a window update this early; the default window still works.
     }
     this.state = "ready";
+    this.startKeepalive(options);
     this.events.onReady();
   }
 
-  private drain(): void {
+  private startKeepalive(options: ClientConnectionOptions): void {
+    const timeMs = options.keepaliveTimeMs;
+    if (timeMs === undefined || !(timeMs > 0) || timeMs === Infinity) return;
+    const timeoutMs = options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
+    const permitWithoutCalls = options.keepalivePermitWithoutCalls ?? false;
+    this.keepalive = new Keepalive(this.session, timeMs, timeoutMs, {
+      mayPing: () => permitWithoutCalls || this.streams > 0,
+      onTimeout: () => this.onSessionClosed(new Error(`keepalive ping not acknowledged within ${timeoutMs} ms`), true),
+    });
+    // Server pings count as signs of life too.
+    this.session.on("ping", this.noteRead);
+    this.keepalive.start();
+  }
+
+  private drain(goaway?: GoawayInfo): void {
     if (this.state === "closed" || this.state === "draining") return;
     const wasReady = this.state === "ready";
     this.state = "draining";
-    if (wasReady) this.events.onDraining();
+    if (wasReady) this.events.onDraining(goaway);
     if (this.streams === 0) this.session.close();
   }
 
-  private onSessionClosed(error: Error | undefined): void {
+  /** `failStreams`: the open streams end with `error` (so calls can tell why), not a bare CANCEL. */
+  private onSessionClosed(error: Error | undefined, failStreams = false): void {
     clearTimeout(this.connectTimer);
+    this.keepalive?.stop();
     if (this.state === "closed") return;
     this.state = "closed";
-    if (!this.session.destroyed) this.session.destroy();
+    if (!this.session.destroyed) this.session.destroy(failStreams ? error : undefined);
     this.events.onClosed(error);
   }
 }
@@ -145,13 +179,23 @@ function authorityOf(address: SocketAddress, secure: boolean): string {
   return `${scheme}://${host}:${address.port}`;
 }
 
-function openSocket(address: SocketAddress, tlsOptions: ClientTlsOptions | undefined): net.Socket {
+function openSocket(address: SocketAddress, tlsOptions: ClientTlsOptions | undefined, localOnly = false): net.Socket {
   const target: net.NetConnectOpts = "path" in address
     ? { path: address.abstract ? `\0${address.path}` : address.path }
     : { host: address.host, port: address.port };
   if (!tlsOptions) {
     const socket = net.connect(target);
     socket.setNoDelay(true);
+    // Local credentials: a peer elsewhere is dropped before the connection can become ready (so before any
+    // call, and its credentials, could go out). Destroyed on the next tick: node's HTTP/2 session sets
+    // itself up on this same event and must find the socket intact.
+    if (localOnly) {
+      socket.once("connect", () => {
+        if (isLocalPeer(socket, "path" in address)) return;
+        const error = new Error(`local credentials only connect to this machine, not to ${socket.remoteAddress ?? "?"}`);
+        process.nextTick(() => socket.destroy(error));
+      });
+    }
     return socket;
   }
   const socket = tls.connect({
@@ -160,8 +204,17 @@ function openSocket(address: SocketAddress, tlsOptions: ClientTlsOptions | undef
     ca: tlsOptions.ca,
     cert: tlsOptions.cert,
     key: tlsOptions.key,
+    // No roots given: the system's (default-roots.ts), in a context made once, not per connection.
+    ...(tlsOptions.ca === undefined ? { secureContext: defaultRootsContext(tlsOptions.cert, tlsOptions.key) } : {}),
     servername: tlsOptions.servername ?? ("host" in target && !net.isIP(target.host ?? "") ? target.host : undefined),
   });
   socket.setNoDelay(true);
+  // A server that does not agree on h2 is refused as soon as the handshake ends instead of after the
+  // connect timeout (it would never send HTTP/2 SETTINGS). On the next tick: node's HTTP/2 session sets
+  // itself up on this same event and must find the socket intact.
+  socket.once("secureConnect", () => {
+    if (socket.alpnProtocol === "h2") return;
+    process.nextTick(() => socket.destroy(new Error("server did not negotiate HTTP/2 (ALPN h2)")));
+  });
   return socket;
 }

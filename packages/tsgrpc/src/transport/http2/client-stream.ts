@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import { addAbortSignal } from "node:stream";
 import type { ClientStreamListener, ClientTransportStream } from "../transport.js";
 
 const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_CANCEL } = http2.constants;
@@ -10,8 +11,6 @@ export class ClientStreamAdapter implements ClientTransportStream {
   constructor(
     private readonly stream: http2.ClientHttp2Stream,
     listener: ClientStreamListener,
-    /** The signal the stream was opened with: aborting it resets the stream with CANCEL. */
-    private readonly canceller: AbortController,
     onGone: () => void,
   ) {
     stream.on("response", (headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, rawHeaders: string[]) => {
@@ -50,8 +49,14 @@ export class ClientStreamAdapter implements ClientTransportStream {
   reset(code: number): void {
     if (this.stream.closed) return;
     // stream.close() first ends the writable side, so the peer would see END_STREAM (a complete request)
-    // just before the RST_STREAM. Aborting destroys the stream instead: RST_STREAM(CANCEL) alone.
-    if (code === NGHTTP2_CANCEL) this.canceller.abort();
-    else this.stream.close(code);
+    // just before the RST_STREAM. Destroying the stream through an aborted signal sends RST_STREAM(CANCEL)
+    // alone. The signal is made only here: a controller per stream would cost every call.
+    if (code === NGHTTP2_CANCEL) {
+      const canceller = new AbortController();
+      addAbortSignal(canceller.signal, this.stream);
+      canceller.abort();
+    } else {
+      this.stream.close(code);
+    }
   }
 }

@@ -1,12 +1,18 @@
 import * as http2 from "node:http2";
 import type * as net from "node:net";
-import type { Http2Tuning, ServerTlsOptions, ServerTransportStream, SocketAddress } from "../transport.js";
+import type { Http2Tuning, ServerConnectionOptions, ServerTlsOptions, ServerTransportStream, SocketAddress } from "../transport.js";
 import { formatAddress } from "../transport.js";
 import { ServerStreamAdapter } from "./server-stream.js";
+import { useCertificateFetcher } from "./certificate-fetcher.js";
+import { ServerCertificates } from "./server-certificates.js";
+import { isLocalPeer, sessionSecurity } from "./peer-security.js";
 import { sessionSettings } from "./settings.js";
+import { ServerSessionManager } from "./server-session.js";
 
-export interface ServerListenerOptions extends Http2Tuning {
+export interface ServerListenerOptions extends Http2Tuning, ServerConnectionOptions {
   tls?: ServerTlsOptions;
+  /** Local credentials: plaintext, and only peers on this machine (loopback TCP, unix sockets) are served. */
+  localOnly?: boolean;
   onStream(stream: ServerTransportStream): void;
 }
 
@@ -34,25 +40,41 @@ class Http2ServerListener implements ServerListener {
   address: SocketAddress = { host: "", port: 0 };
   private readonly server: http2.Http2Server | http2.Http2SecureServer;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Keepalive, ping policing, max idle and max age of each session. */
+  private readonly managers = new WeakMap<http2.Http2Session, ServerSessionManager>();
+  /** Raw TCP sockets: a gracefully closed session leaves its socket half-open until the peer ends it. */
+  private readonly sockets = new Set<net.Socket>();
+  private lingerTimer: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: ServerListenerOptions) {
     const settings = sessionSettings(options);
-    this.server = options.tls
+    // The first key/certificate pair, the others by SNI, and rotation (server-certificates.ts).
+    const certificates = options.tls ? new ServerCertificates(options.tls) : undefined;
+    this.server = options.tls && certificates
       ? http2.createSecureServer({
           settings,
-          key: options.tls.keyCertPairs.map((p) => p.key),
-          cert: options.tls.keyCertPairs.map((p) => p.cert),
-          ca: options.tls.ca,
+          ...certificates.serverOptions(options.tls, options.tls.fetchConfig !== undefined),
           requestCert: options.tls.requestClientCert ?? false,
           rejectUnauthorized: options.tls.rejectUnauthorized ?? false,
           ALPNProtocols: ["h2"],
           allowHTTP1: false,
         })
       : http2.createServer({ settings });
+    if (options.tls?.fetchConfig && certificates) useCertificateFetcher(this.server as http2.Http2SecureServer, options.tls, certificates);
+    // Small frames (a response head, one message, trailers) must leave at once, not wait for Nagle. This is
+    // the raw TCP socket: a session's own socket is a proxy that refuses such calls.
+    this.server.on("connection", (socket: net.Socket) => socket.setNoDelay(true));
+    this.server.on("connection", (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
     this.server.on("session", (session: http2.ServerHttp2Session) => this.track(session));
     this.server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      options.onStream(new ServerStreamAdapter(stream, headers, rawHeaders, peerOf(stream.session, this.address)));
+      const security = sessionSecurity(stream.session, options.localOnly === true);
+      const manager = stream.session && this.managers.get(stream.session);
+      manager?.onStream(stream);
+      options.onStream(new ServerStreamAdapter(stream, headers, rawHeaders, peerOf(stream.session, this.address), security, manager?.noteSent));
     });
     // A bad client must never take the server down: session and socket errors end only that session.
     this.server.on("sessionError", () => undefined);
@@ -79,7 +101,12 @@ class Http2ServerListener implements ServerListener {
   }
 
   stopAccepting(): Promise<void> {
-    this.closed ??= new Promise((resolve) => this.server.close(() => resolve()));
+    this.closed ??= new Promise((resolve) =>
+      this.server.close(() => {
+        clearTimeout(this.lingerTimer);
+        resolve();
+      }),
+    );
     return this.closed;
   }
 
@@ -90,10 +117,24 @@ class Http2ServerListener implements ServerListener {
   destroySessions(): void {
     for (const session of this.sessions) session.destroy();
     this.sessions.clear();
+    // A session closed gracefully ends its socket and then waits for the peer to end its side; a peer
+    // that never does (dead or misbehaving) would keep the server from closing. Frames on their way get
+    // a moment to leave, then whatever sockets are left are dropped.
+    if (this.sockets.size > 0 && this.lingerTimer === undefined) {
+      this.lingerTimer = setTimeout(() => {
+        for (const socket of this.sockets) socket.destroy();
+      }, SOCKET_LINGER_MS);
+      this.lingerTimer.unref();
+    }
   }
 
   private track(session: http2.ServerHttp2Session): void {
+    if (this.options.localOnly && !isLocalPeer(session.socket, "path" in this.address)) {
+      session.destroy();
+      return;
+    }
     this.sessions.add(session);
+    this.managers.set(session, new ServerSessionManager(session, this.options));
     session.on("error", () => undefined);
     session.once("close", () => this.sessions.delete(session));
     try {
@@ -103,6 +144,9 @@ class Http2ServerListener implements ServerListener {
     }
   }
 }
+
+/** How long forceShutdown lets the last frames of a connection leave before dropping its socket. */
+const SOCKET_LINGER_MS = 250;
 
 function boundAddress(bound: string | net.AddressInfo | null, requested: SocketAddress): SocketAddress {
   if (bound && typeof bound === "object") return { host: bound.address, port: bound.port };

@@ -1,7 +1,7 @@
 import * as http2 from "node:http2";
 import type { IncomingHeaders } from "../../protocol/headers.js";
 import type { OutgoingHeaders } from "../../protocol/metadata-headers.js";
-import type { ServerTransportStream, StreamListener } from "../transport.js";
+import type { ServerTransportStream, StreamListener, TransportSecurity } from "../transport.js";
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -16,6 +16,9 @@ export class ServerStreamAdapter implements ServerTransportStream {
     readonly headers: IncomingHeaders,
     readonly rawHeaders: string[],
     readonly peer: string,
+    readonly security?: TransportSecurity,
+    /** Told whenever HEADERS or DATA go out (the connection's ping policing wants to know). */
+    private readonly onSend?: () => void,
   ) {
     stream.on("error", (err: Error) => {
       this.error ??= err;
@@ -43,17 +46,20 @@ export class ServerStreamAdapter implements ServerTransportStream {
   sendHeaders(headers: OutgoingHeaders): void {
     if (this.headersSent || this.closed) return;
     this.headersSent = true;
+    this.onSend?.();
     this.stream.respond(headers, { waitForTrailers: true });
   }
 
   write(data: Uint8Array): boolean {
     if (this.closed) return true;
+    this.onSend?.();
     return this.stream.write(data);
   }
 
   sendTrailers(trailers: OutgoingHeaders): void {
     if (this.finished || this.closed) return;
     this.finished = true;
+    this.onSend?.();
     if (!this.headersSent) {
       this.headersSent = true;
       this.stream.respond(trailers, { endStream: true });
@@ -66,7 +72,7 @@ export class ServerStreamAdapter implements ServerTransportStream {
       // 'wantTrailers' fires while nghttp2 is assembling frames: a RST_STREAM submitted right here wins
       // and the trailers are dropped, so the client would never see the status. Reset on the next turn,
       // once the trailers are on the wire.
-      setImmediate(() => this.resetIfStillReading());
+      if (!this.stream.readableEnded) setImmediate(() => this.resetIfStillReading());
     });
     this.stream.end();
   }

@@ -6,12 +6,13 @@ import type { Http2Tuning } from "../transport.js";
  */
 export const DEFAULT_STREAM_WINDOW = 1024 * 1024;
 export const DEFAULT_CONNECTION_WINDOW = 8 * 1024 * 1024;
-export const DEFAULT_MAX_HEADER_LIST_SIZE = 16 * 1024;
+/** SETTINGS_MAX_HEADER_LIST_SIZE: 8 KiB, gRPC's default metadata limit (`grpc.max_metadata_size`). */
+export const DEFAULT_MAX_HEADER_LIST_SIZE = 8 * 1024;
 
 export function sessionSettings(tuning: Http2Tuning): Record<string, number | boolean> {
   const settings: Record<string, number | boolean> = {
     initialWindowSize: tuning.initialWindowSize ?? DEFAULT_STREAM_WINDOW,
-    maxHeaderListSize: tuning.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE,
+    maxHeaderListSize: tuning.maxMetadataSize ?? tuning.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE,
     enablePush: false,
   };
   if (tuning.maxConcurrentStreams !== undefined) settings["maxConcurrentStreams"] = tuning.maxConcurrentStreams;

@@ -1,0 +1,159 @@
+import * as http2 from "node:http2";
+import { performance } from "node:perf_hooks";
+import type { ServerConnectionOptions } from "../transport.js";
+import {
+  DEFAULT_KEEPALIVE_MIN_TIME_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_SERVER_KEEPALIVE_TIME_MS,
+  Keepalive,
+  PingStrikes,
+} from "./keepalive.js";
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/** The largest stream id: a GOAWAY carrying it announces the end without refusing any stream yet. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+/** Spread of MAX_CONNECTION_AGE per connection (gRFC A9: ±10%). */
+const AGE_JITTER = 0.1;
+
+/**
+ * What one server connection (HTTP/2 session) does besides carrying streams: keepalive pings to the
+ * client, policing the client's pings, and closing the connection when it has been idle or alive too
+ * long (gRFC A8, A9). Every timer is unref'd and cleared when the session closes.
+ */
+export class ServerSessionManager {
+  private activeStreams = 0;
+  /** When the stream count last fell to zero (or the session started). */
+  private idleSince = performance.now();
+  private readonly strikes: PingStrikes;
+  private readonly keepalive: Keepalive | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private ageTimer: NodeJS.Timeout | undefined;
+  private pingWaitTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private goingAway = false;
+  /** Set between the two GOAWAY frames of a graceful close: sends the second one. */
+  private finishGoaway: (() => void) | undefined;
+  private closed = false;
+  private readonly keepaliveTimeoutMs: number;
+
+  constructor(
+    private readonly session: http2.ServerHttp2Session,
+    private readonly options: ServerConnectionOptions,
+  ) {
+    this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
+    this.strikes = new PingStrikes(options.keepaliveMinTimeMs ?? DEFAULT_KEEPALIVE_MIN_TIME_MS, options.keepalivePermitWithoutCalls ?? false);
+    session.on("ping", () => this.onPing());
+    session.once("close", () => this.dispose());
+
+    const keepaliveTimeMs = options.keepaliveTimeMs ?? DEFAULT_SERVER_KEEPALIVE_TIME_MS;
+    if (keepaliveTimeMs > 0 && keepaliveTimeMs !== Infinity) {
+      // Server pings go out whether or not calls are open (gRFC A9).
+      this.keepalive = new Keepalive(session, keepaliveTimeMs, this.keepaliveTimeoutMs, {
+        mayPing: () => true,
+        onTimeout: () => this.session.destroy(),
+      });
+      this.keepalive.start();
+    }
+    const idleMs = options.maxConnectionIdleMs;
+    if (idleMs !== undefined && idleMs > 0 && idleMs !== Infinity) this.scheduleIdleCheck(idleMs);
+    const ageMs = options.maxConnectionAgeMs;
+    if (ageMs !== undefined && ageMs > 0 && ageMs !== Infinity) {
+      const jittered = ageMs * (1 - AGE_JITTER + 2 * AGE_JITTER * Math.random());
+      this.ageTimer = setTimeout(() => this.goAway("max_age", options.maxConnectionAgeGraceMs), jittered);
+      this.ageTimer.unref();
+    }
+  }
+
+  /** A stream opened on this session. */
+  onStream(stream: http2.ServerHttp2Stream): void {
+    this.activeStreams++;
+    stream.once("close", () => {
+      if (--this.activeStreams > 0) return;
+      this.idleSince = performance.now();
+      // See goAway: with no stream left, nghttp2 stops reading, so the PING's answer would never be seen.
+      this.finishGoaway?.();
+    });
+  }
+
+  /** The server sent HEADERS or DATA: the client may ping again (gRFC A8 enforcement). */
+  readonly noteSent = (): void => this.strikes.reset();
+
+  /**
+   * Graceful termination (gRFC A9, RFC 9113 §6.8): GOAWAY with the largest stream id and a PING; once
+   * the PING is acknowledged every stream the client sent before seeing the GOAWAY has arrived, and a
+   * second GOAWAY names the last one processed. Running streams then finish; after `graceMs` (counted
+   * from the second GOAWAY) the connection is cut.
+   *
+   * Two things node's nghttp2 does shape this. It takes no new stream once any GOAWAY has gone out, so
+   * a stream racing the first GOAWAY is not served but refused by the second one's stream id, and the
+   * client replays it on a new connection. And once a GOAWAY has gone out and no stream is open, it
+   * stops reading the connection, so the PING's answer would never be seen: then the second GOAWAY
+   * follows at once (also when the last stream ends while the answer is awaited).
+   */
+  goAway(reason: string, graceMs?: number): void {
+    if (this.goingAway || this.closed || this.session.closed || this.session.destroyed) return;
+    this.goingAway = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.ageTimer);
+    const session = this.session;
+    const secondGoaway = (): void => {
+      if (this.finishGoaway === undefined) return;
+      this.finishGoaway = undefined;
+      clearTimeout(this.pingWaitTimer);
+      this.pingWaitTimer = undefined;
+      if (session.closed || session.destroyed) return;
+      // close(): GOAWAY with the last stream processed, then the session ends after its last stream.
+      session.close();
+      if (graceMs !== undefined && graceMs !== Infinity && !session.destroyed) {
+        this.graceTimer = setTimeout(() => session.destroy(), Math.max(graceMs, 0));
+        this.graceTimer.unref();
+      }
+    };
+    this.finishGoaway = secondGoaway;
+    this.pingWaitTimer = setTimeout(secondGoaway, this.keepaliveTimeoutMs);
+    this.pingWaitTimer.unref();
+    try {
+      session.goaway(NGHTTP2_NO_ERROR, MAX_STREAM_ID, Buffer.from(reason));
+      if (this.activeStreams === 0) secondGoaway();
+      else session.ping(() => secondGoaway());
+    } catch {
+      secondGoaway();
+    }
+  }
+
+  private onPing(): void {
+    this.keepalive?.noteRead();
+    if (this.strikes.onPing(this.activeStreams)) return;
+    // gRFC A8: GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"), then close at once, failing running calls
+    // so that the client's author notices the misconfiguration.
+    try {
+      this.session.goaway(NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from("too_many_pings"));
+    } catch {
+      // already going
+    }
+    this.session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  /** Checks idleness when it may have lasted `idleMs`; sleeps again for the remainder otherwise. */
+  private scheduleIdleCheck(idleMs: number, delayMs = idleMs): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.activeStreams > 0) {
+        this.scheduleIdleCheck(idleMs);
+        return;
+      }
+      const idleFor = performance.now() - this.idleSince;
+      if (idleFor >= idleMs) this.goAway("max_idle");
+      else this.scheduleIdleCheck(idleMs, idleMs - idleFor);
+    }, Math.max(delayMs, 1));
+    this.idleTimer.unref();
+  }
+
+  private dispose(): void {
+    this.closed = true;
+    this.keepalive?.stop();
+    for (const timer of [this.idleTimer, this.ageTimer, this.pingWaitTimer, this.graceTimer]) clearTimeout(timer);
+    this.pingWaitTimer = undefined;
+    this.finishGoaway = undefined;
+  }
+}
