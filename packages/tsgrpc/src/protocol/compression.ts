@@ -16,8 +16,12 @@ export interface Compressor {
 
 const compressors = new Map<string, Compressor>();
 
+/** `grpc-accept-encoding` is sent on every call: built once per change of the registry. */
+let acceptEncoding: string | undefined;
+
 export function registerCompressor(compressor: Compressor): void {
   compressors.set(compressor.name, compressor);
+  acceptEncoding = undefined;
 }
 
 export function getCompressor(name: string): Compressor | undefined {
@@ -30,7 +34,7 @@ export function supportedEncodings(): string[] {
 }
 
 export function acceptEncodingHeader(): string {
-  return supportedEncodings().join(",");
+  return (acceptEncoding ??= supportedEncodings().join(","));
 }
 
 /** Parses `grpc-accept-encoding`, tolerant of spaces after commas. */

@@ -49,12 +49,26 @@ export function buildRequestHeaders(head: RequestHead): OutgoingHeaders {
   return headers;
 }
 
+/**
+ * The common response head (no metadata, identity) and the common OK trailers are shared objects: node
+ * copies what it is given before sending, and one fewer object per call is measurable on the unary path.
+ * Callers must not modify what these functions return.
+ */
+let plainResponseHead: { acceptEncoding: string; headers: OutgoingHeaders } | undefined;
+const OK_TRAILERS: OutgoingHeaders = Object.freeze({ "grpc-status": "0" }) as OutgoingHeaders;
+
 export function buildResponseHeaders(metadata: Metadata, encoding: string | undefined, acceptEncoding: string): OutgoingHeaders {
+  const plain = metadata.size === 0 && (encoding === undefined || encoding === "identity");
+  if (plain && plainResponseHead?.acceptEncoding === acceptEncoding) return plainResponseHead.headers;
   const headers: OutgoingHeaders = {
     ":status": 200,
     "content-type": GRPC_CONTENT_TYPE,
     "grpc-accept-encoding": acceptEncoding,
   };
+  if (plain) {
+    plainResponseHead = { acceptEncoding, headers: Object.freeze(headers) as OutgoingHeaders };
+    return plainResponseHead.headers;
+  }
   if (encoding !== undefined && encoding !== "identity") headers["grpc-encoding"] = encoding;
   appendMetadataHeaders(headers, metadata);
   return headers;
@@ -62,6 +76,7 @@ export function buildResponseHeaders(metadata: Metadata, encoding: string | unde
 
 /** The status fields plus trailing metadata, as trailers after the messages. */
 export function buildTrailers(status: Status): OutgoingHeaders {
+  if (status.code === Code.OK && !status.details && status.metadata.size === 0) return OK_TRAILERS;
   const trailers: OutgoingHeaders = { "grpc-status": String(status.code) };
   if (status.details) trailers["grpc-message"] = encodeGrpcMessage(status.details);
   appendMetadataHeaders(trailers, status.metadata);
@@ -70,9 +85,8 @@ export function buildTrailers(status: Status): OutgoingHeaders {
 
 /** Trailers-Only: one HEADERS frame with END_STREAM holding the head and the status together. */
 export function buildTrailersOnly(status: Status, initialMetadata: Metadata, acceptEncoding: string): OutgoingHeaders {
-  const headers = buildResponseHeaders(initialMetadata, undefined, acceptEncoding);
-  Object.assign(headers, buildTrailers(status));
-  return headers;
+  // A fresh object: the shared response head must not be modified.
+  return { ...buildResponseHeaders(initialMetadata, undefined, acceptEncoding), ...buildTrailers(status) };
 }
 
 /**

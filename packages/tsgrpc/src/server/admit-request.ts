@@ -3,7 +3,6 @@ import { RpcError } from "../core/rpc-error.js";
 import { getCompressor } from "../protocol/compression.js";
 import { isGrpcContentType } from "../protocol/headers.js";
 import { parseTimeout } from "../protocol/grpc-timeout.js";
-import { metadataFromRawHeaders } from "../protocol/metadata-headers.js";
 import type { ServerTransportStream } from "../transport/transport.js";
 import type { ServerCallHead } from "./server-call.js";
 
@@ -44,7 +43,7 @@ export function admitRequest(stream: ServerTransportStream): Admission {
     kind: "call",
     head: {
       path,
-      metadata: metadataFromRawHeaders(stream.rawHeaders),
+      rawHeaders: stream.rawHeaders,
       deadline,
       requestEncoding: encoding === "identity" ? undefined : encoding,
       acceptEncoding: acceptEncoding === undefined ? undefined : String(acceptEncoding),

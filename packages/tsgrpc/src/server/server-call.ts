@@ -3,6 +3,7 @@ import { onDeadline, type Deadline } from "../core/deadline.js";
 import { Metadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { Status } from "../core/status.js";
+import { metadataFromRawHeaders } from "../protocol/metadata-headers.js";
 import { getCompressor, parseAcceptEncoding, acceptEncodingHeader, type Compressor } from "../protocol/compression.js";
 import { buildResponseHeaders, buildTrailers, buildTrailersOnly } from "../protocol/headers.js";
 import { MessageReader } from "../protocol/message-reader.js";
@@ -22,7 +23,8 @@ export interface ServerCallConfig {
 /** What the server read from the request head before the call started. */
 export interface ServerCallHead {
   path: string;
-  metadata: Metadata;
+  /** node's raw request header list; parsed into Metadata only when someone asks for it. */
+  rawHeaders: readonly string[];
   deadline: Deadline;
   /** Request message encoding (already checked to be supported). */
   requestEncoding: string | undefined;
@@ -34,7 +36,8 @@ export interface ServerCallHead {
  * handler kinds are thin adapters over it. It owns the deadline, cancellation and the response head.
  */
 export class ServerCall {
-  readonly metadata: Metadata;
+  private requestMetadata: Metadata | undefined;
+  private readonly rawHeaders: readonly string[];
   readonly deadline: Deadline;
   readonly path: string;
   /** Why the call ended without the handler finishing it (cancel, deadline, shutdown, a broken request). */
@@ -65,7 +68,7 @@ export class ServerCall {
     head: ServerCallHead,
     private readonly config: ServerCallConfig,
   ) {
-    this.metadata = head.metadata;
+    this.rawHeaders = head.rawHeaders;
     this.deadline = head.deadline;
     this.path = head.path;
     this.acceptEncodings = head.acceptEncoding;
@@ -85,6 +88,11 @@ export class ServerCall {
     this.disarmDeadline = onDeadline(this.deadline, () => {
       this.abortWith(new RpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded"), true);
     });
+  }
+
+  /** Request metadata, parsed from the header list on first use: most handlers never look. */
+  get metadata(): Metadata {
+    return (this.requestMetadata ??= metadataFromRawHeaders(this.rawHeaders));
   }
 
   get peer(): string {

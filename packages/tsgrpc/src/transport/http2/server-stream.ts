@@ -5,6 +5,13 @@ import type { ServerTransportStream, StreamListener, TransportSecurity } from ".
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
+/**
+ * Response options, shared by every call (node copies them). gRPC has no use for the `date` header node
+ * would add to each response head; node honours `sendDate`, though its type declarations omit it.
+ */
+const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
+const RESPOND_TRAILERS_ONLY = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
+
 /** Presents a node ServerHttp2Stream as a ServerTransportStream. */
 export class ServerStreamAdapter implements ServerTransportStream {
   private headersSent = false;
@@ -47,7 +54,7 @@ export class ServerStreamAdapter implements ServerTransportStream {
     if (this.headersSent || this.closed) return;
     this.headersSent = true;
     this.onSend?.();
-    this.stream.respond(headers, { waitForTrailers: true });
+    this.stream.respond(headers, RESPOND_WITH_TRAILERS);
   }
 
   write(data: Uint8Array): boolean {
@@ -62,7 +69,7 @@ export class ServerStreamAdapter implements ServerTransportStream {
     this.onSend?.();
     if (!this.headersSent) {
       this.headersSent = true;
-      this.stream.respond(trailers, { endStream: true });
+      this.stream.respond(trailers, RESPOND_TRAILERS_ONLY);
       this.resetIfStillReading();
       return;
     }
