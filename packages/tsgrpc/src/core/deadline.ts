@@ -28,7 +28,7 @@ export function timeRemaining(deadline: Deadline): number {
  * Returns a function that disarms it.
  */
 export function onDeadline(deadline: Deadline, fire: () => void): () => void {
-  if (deadline === Infinity) return () => {};
+  if (deadline === Infinity) return disarmNothing;
   const MAX_DELAY = 2 ** 31 - 1;
   let timer: NodeJS.Timeout;
   const arm = (): void => {
@@ -40,3 +40,6 @@ export function onDeadline(deadline: Deadline, fire: () => void): () => void {
   arm();
   return () => clearTimeout(timer);
 }
+
+/** Shared by every call without a deadline: one closure fewer per call. */
+function disarmNothing(): void {}

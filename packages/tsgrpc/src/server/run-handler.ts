@@ -13,15 +13,26 @@ import type { ServerCall } from "./server-call.js";
  */
 export async function runHandler(call: ServerCall, method: MethodHandler, context: CallContext): Promise<void> {
   try {
-    const request = clientStreams(method.kind)
-      ? decodeStream(call, method, context)
-      : decodeOne(method, await readOne(call, context));
+    let request: unknown;
+    if (clientStreams(method.kind)) {
+      request = decodeStream(call, method, context);
+    } else {
+      // readOne's steps inline: one async frame fewer per call on the most common path.
+      const payload = await call.readSingleRequest();
+      context.requestCompressed = call.wasCompressed(payload);
+      request = decodeOne(method, payload);
+    }
     switch (method.kind) {
       case "unary":
       case "client_streaming": {
-        const response = await method.handler(request as never, context);
+        // Awaiting only what is a promise: an await on a plain value still allocates, on every call.
+        let response = method.handler(request as never, context);
+        if (isThenable(response)) response = await response;
         if (call.isFinished) return;
-        if (!isFailureSet(context)) await call.sendMessage(encode(method, response), context.takeCompressNext());
+        if (!isFailureSet(context)) {
+          const flushed = call.sendMessage(encode(method, response), context.takeCompressNext());
+          if (flushed) await flushed;
+        }
         break;
       }
       case "server_streaming":
@@ -103,7 +114,11 @@ export function isFailureSet(context: CallContext): boolean {
   return context.status !== undefined && context.status.code !== Code.OK;
 }
 
+/** The status of a handler that returned without setting anything: shared, never modified. */
+const PLAIN_OK: Status = Object.freeze({ code: Code.OK, details: "", metadata: new Metadata() });
+
 export function statusOnReturn(context: CallContext): Status {
+  if (context.status === undefined && context.trailers === undefined) return PLAIN_OK;
   return {
     code: context.status?.code ?? Code.OK,
     details: context.status?.details ?? "",
@@ -117,4 +132,8 @@ export function statusOnThrow(err: unknown, context: CallContext): Status {
   const metadata = context.trailers?.clone() ?? new Metadata();
   metadata.merge(error.metadata);
   return { code: error.code === Code.OK ? Code.UNKNOWN : error.code, details: error.details, metadata };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }

@@ -31,7 +31,8 @@ export async function runIntercepted(call: ServerCall, handler: MethodHandler, c
       context,
       handler,
       requests,
-      status: new Promise<Status>((resolve) => call.onEnd(() => resolve(call.endStatus ?? UNKNOWN_END))),
+      // A copy: the call's own status may be a shared object (see statusOnReturn).
+      status: new Promise<Status>((resolve) => call.onEnd(() => resolve(copyStatus(call.endStatus ?? UNKNOWN_END)))),
     };
     const result = await chain(details);
     if (call.isFinished) return;
@@ -96,4 +97,8 @@ async function sendResponses(call: ServerCall, state: InterceptedCallState, resu
     throw new RpcError(Code.INTERNAL, `${call.path}: ${count === 0 ? "no response" : "more than one response"} for a ${state.kind} method`);
   }
   await call.sendMessage(encode(state.handler, response), context.takeCompressNext());
+}
+
+function copyStatus(status: Status): Status {
+  return { code: status.code, details: status.details, metadata: status.metadata.clone() };
 }

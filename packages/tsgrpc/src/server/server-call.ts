@@ -57,7 +57,8 @@ export class ServerCall {
   private compressedRequests: WeakSet<Uint8Array> | undefined;
   private requestSink: ((payload: Uint8Array) => void) | undefined;
   private requestEndSink: ((error: RpcError | undefined) => void) | undefined;
-  private drainWaiters: Array<() => void> = [];
+  /** Writers waiting for flow control; made on first use (most calls never wait). */
+  private drainWaiters: Array<() => void> | undefined;
   private controller: AbortController | undefined;
   private endCallbacks: Array<() => void> | undefined;
   private readonly disarmDeadline: () => void;
@@ -230,7 +231,7 @@ export class ServerCall {
     const framed = this.messageWriter().frame(payload, compress);
     if (!this.headersSent) this.sendHeaders();
     if (this.stream.write(framed)) return undefined;
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
   /** The writer for this call's responses, fixed (with its encoding) on first use. */
@@ -313,8 +314,8 @@ export class ServerCall {
 
   private flushDrainWaiters(): void {
     const waiters = this.drainWaiters;
-    if (waiters.length === 0) return;
-    this.drainWaiters = [];
+    if (waiters === undefined || waiters.length === 0) return;
+    this.drainWaiters = undefined;
     for (const w of waiters) w();
   }
 }
