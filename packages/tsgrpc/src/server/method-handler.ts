@@ -1,4 +1,4 @@
-import type { Deserializer, MethodKind, Serializer } from "../core/method.js";
+import type { Deserializer, Serializer } from "../core/method.js";
 import type { ServerContext } from "./server-context.js";
 
 /** Handler shapes of the four call kinds. Responses may be returned or yielded, synchronously or not. */
@@ -57,8 +57,4 @@ export function bidiStreamingMethodHandler<Req, Res>(
   serializeResponse: Serializer<Res>,
 ): MethodHandler<Req, Res> {
   return { kind: "bidi_streaming", handler, deserializeRequest, serializeResponse };
-}
-
-export function isKindOf(handler: MethodHandler, kind: MethodKind): boolean {
-  return handler.kind === kind;
 }
