@@ -12,6 +12,7 @@ import { dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
+import { compileProcesses } from "./compile-processes.js";
 import { STREAM_COUNT, STREAM_PATH, UNARY_PATH, grpcFrame, payloadOf, streamRequestOf } from "./bench-service.js";
 import { numberFlag, parseFlags, stringFlag } from "./flags.js";
 import { PayloadSchema, StreamRequestSchema } from "./gen/bench_pb.js";
@@ -185,7 +186,15 @@ function pinned(cpu: number | undefined, command: string, args: string[]): [stri
   return cpu === undefined ? [command, args] : ["taskset", ["-c", String(cpu), command, ...args]];
 }
 
-const nodeScript = (file: string, args: string[] = []): [string, string[]] => [process.execPath, ["--import", "tsx", join(PACKAGE_DIR, file), ...args]];
+/** The compiled programs (compile-processes.ts), made once before the first measurement. */
+let compiledPrograms: Map<string, string> | undefined;
+
+/** `node <compiled program> args`; `program` is one of PROCESS_PROGRAMS. */
+function nodeScript(program: string, args: string[] = []): [string, string[]] {
+  const file = compiledPrograms?.get(program);
+  if (file === undefined) throw new Error(`${program} was not compiled`);
+  return [process.execPath, [file, ...args]];
+}
 
 /** Keeps the last few KB of a child's stderr for error messages. */
 function stderrTail(child: ChildProcess): () => string {
@@ -203,7 +212,7 @@ interface RunningServer {
 }
 
 async function startServer(impl: Impl, cpu: number | undefined): Promise<RunningServer> {
-  const [command, args] = pinned(cpu, ...nodeScript(`src/servers/${impl}-server.ts`));
+  const [command, args] = pinned(cpu, ...nodeScript(`src/servers/${impl}-server`));
   const child = track(spawn(command, args, { cwd: PACKAGE_DIR, stdio: ["pipe", "pipe", "pipe"] }));
   const errors = stderrTail(child);
   const exited = new Promise<void>((resolve) => {
@@ -287,7 +296,7 @@ async function measure(env: Environment, m: Measurement): Promise<{ rate: number
     if (m.load === "h2load") return await measureH2load(env, m, server.port, timeoutMs);
     const [command, args] = pinned(
       env.loadCpu,
-      ...nodeScript(`src/load/${m.load}-load.ts`, [
+      ...nodeScript(`src/load/${m.load}-load`, [
         `--target=127.0.0.1:${server.port}`,
         `--scenario=${m.scenario.kind}`,
         `--concurrency=${m.scenario.concurrency}`,
@@ -407,10 +416,13 @@ async function main(): Promise<void> {
     env.h2loadFiles.set("stream", streamFile);
   }
 
+  compiledPrograms = await compileProcesses(PACKAGE_DIR, join(PACKAGE_DIR, ".build"));
+  process.stdout.write("programs compiled to JavaScript with esbuild (packages/bench/.build), as a published package would run\n");
+
   const schedules = Array.from({ length: settings.repeats }, (_, r) => scheduleOf(rows, r));
   const total = schedules.reduce((n, s) => n + s.length, 0);
-  // ~2.5 s per measurement go to starting the two processes (node + tsx) and stopping them.
-  const estimate = Math.ceil((total * (settings.warmup + settings.seconds + 2.5)) / 60);
+  // ~2 s per measurement go to starting the two processes and stopping them.
+  const estimate = Math.ceil((total * (settings.warmup + settings.seconds + 2)) / 60);
   process.stdout.write(
     `${rows.length} rows, ${total} measurements (${settings.repeats} repeats × ${settings.seconds} s + ${settings.warmup} s warm-up, payload ${settings.size} B); about ${estimate} min\n\n`,
   );
@@ -442,19 +454,41 @@ async function main(): Promise<void> {
 
   const ratesOf = (m: Measurement): number[] =>
     samples.filter((s) => s.key === keyOf(m) && s.rate !== null).map((s) => s.rate!);
+  /**
+   * A row's ratio is the median of its per-repeat ratios: the two sides of a row are measured in the same
+   * repeat, a few seconds apart, so each pair shares the machine's state (this VM's speed drifts by tens
+   * of percent over minutes, which a ratio of overall medians would mix in).
+   */
+  const pairedRatios = (row: Row): number[] => {
+    const ratios: number[] = [];
+    for (let repeat = 0; repeat < settings.repeats; repeat++) {
+      const rateIn = (m: Measurement): number | null | undefined => samples.find((s) => s.key === keyOf(m) && s.repeat === repeat)?.rate;
+      const tsgrpc = rateIn(row.tsgrpc);
+      const grpcJs = rateIn(row.grpcJs);
+      if (tsgrpc && grpcJs) ratios.push(tsgrpc / grpcJs);
+    }
+    return ratios;
+  };
   const results = rows.map((row) => {
-    const tsgrpc = median(ratesOf(row.tsgrpc));
-    const grpcJs = median(ratesOf(row.grpcJs));
-    const ratio = tsgrpc !== null && grpcJs !== null && grpcJs > 0 ? tsgrpc / grpcJs : null;
-    return { row, tsgrpc, grpcJs, ratio };
+    const ratios = pairedRatios(row);
+    return { row, tsgrpc: median(ratesOf(row.tsgrpc)), grpcJs: median(ratesOf(row.grpcJs)), ratio: median(ratios), ratios };
   });
 
-  process.stdout.write(`\nmedians of ${settings.repeats} (unit: calls/s for unary, messages/s for stream; ratio = tsgrpc / grpc-js, > 1 means tsgrpc is faster)\n\n`);
+  process.stdout.write(
+    `\nmedians of ${settings.repeats} (unit: calls/s for unary, messages/s for stream; ratio = tsgrpc / grpc-js, the median of the per-repeat ratios, > 1 means tsgrpc is faster; range = lowest and highest per-repeat ratio)\n\n`,
+  );
   process.stdout.write(
     `${table(
-      ["row", "unit", "tsgrpc", "grpc-js", "ratio"],
-      results.map((r) => [r.row.name, r.row.scenario.unit, formatRate(r.tsgrpc), formatRate(r.grpcJs), formatRatio(r.ratio)]),
-      [false, false, true, true, true],
+      ["row", "unit", "tsgrpc", "grpc-js", "ratio", "range"],
+      results.map((r) => [
+        r.row.name,
+        r.row.scenario.unit,
+        formatRate(r.tsgrpc),
+        formatRate(r.grpcJs),
+        formatRatio(r.ratio),
+        r.ratios.length > 0 ? `${formatRatio(Math.min(...r.ratios))}–${formatRatio(Math.max(...r.ratios))}` : "n/a",
+      ]),
+      [false, false, true, true, true, true],
     )}\n\n`,
   );
   const rated = results.filter((r) => r.ratio !== null) as (typeof results[number] & { ratio: number })[];
@@ -490,6 +524,7 @@ async function main(): Promise<void> {
       tsgrpc: r.tsgrpc,
       grpcJs: r.grpcJs,
       ratio: r.ratio,
+      pairedRatios: r.ratios,
       samples: { tsgrpc: ratesOf(r.row.tsgrpc), grpcJs: ratesOf(r.row.grpcJs) },
     })),
     measurements: samples,
