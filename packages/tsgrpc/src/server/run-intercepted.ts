@@ -32,7 +32,7 @@ export async function runIntercepted(call: ServerCall, handler: MethodHandler, c
       handler,
       requests,
       // A copy: the call's own status may be a shared object (see statusOnReturn).
-      status: new Promise<Status>((resolve) => call.onEnd(() => resolve(copyStatus(call.endStatus ?? UNKNOWN_END)))),
+      status: new Promise<Status>((resolve) => call.addEndCallback(() => resolve(copyStatus(call.endStatus ?? UNKNOWN_END)))),
     };
     const result = await chain(details);
     if (call.isFinished) return;

@@ -10,7 +10,7 @@ import { MessageReader } from "../protocol/message-reader.js";
 import { MessageWriter } from "../protocol/message-writer.js";
 import { Http2ErrorCode } from "../protocol/status-mapping.js";
 import { MessageQueue } from "../internal/message-queue.js";
-import type { ServerTransportStream } from "../transport/transport.js";
+import type { ServerTransportStream, StreamListener } from "../transport/transport.js";
 
 /** Limits and defaults a call inherits from its server. */
 export interface ServerCallConfig {
@@ -35,7 +35,7 @@ export interface ServerCallHead {
  * The server's one streaming primitive: message payloads in, payloads out, one final status. The four
  * handler kinds are thin adapters over it. It owns the deadline, cancellation and the response head.
  */
-export class ServerCall {
+export class ServerCall implements StreamListener {
   private requestMetadata: Metadata | undefined;
   private readonly rawHeaders: readonly string[];
   readonly deadline: Deadline;
@@ -80,13 +80,8 @@ export class ServerCall {
       compressor && this.markingDecompressed(compressor),
       (payload) => this.requestSink?.(payload),
     );
-    stream.setListener({
-      onData: (chunk) => this.onData(chunk),
-      onEnd: () => this.onRequestEnd(),
-      onDrain: () => this.flushDrainWaiters(),
-      onClose: (rstCode) => this.onClose(rstCode),
-    });
-    this.disarmDeadline = onDeadline(this.deadline, () => {
+    stream.setListener(this);
+    this.disarmDeadline = this.deadline === Infinity ? disarmNothing : onDeadline(this.deadline, () => {
       this.abortWith(new RpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded"), true);
     });
   }
@@ -111,7 +106,8 @@ export class ServerCall {
     return this.controller.signal;
   }
 
-  onEnd(callback: () => void): void {
+  /** Runs `callback` once the call has ended, however it ended. */
+  addEndCallback(callback: () => void): void {
     if (this.finished) {
       queueMicrotask(callback);
       return;
@@ -165,7 +161,9 @@ export class ServerCall {
     return queue;
   }
 
-  private onData(chunk: Buffer): void {
+  // ---- the stream's events (StreamListener) ---------------------------------------------------------
+
+  onData(chunk: Buffer): void {
     if (this.finished) return;
     try {
       this.reader.push(chunk);
@@ -174,7 +172,8 @@ export class ServerCall {
     }
   }
 
-  private onRequestEnd(): void {
+  /** The client half-closed: every request message has arrived. */
+  onEnd(): void {
     if (this.finished) return;
     try {
       this.reader.finish();
@@ -243,17 +242,20 @@ export class ServerCall {
     return this.writer;
   }
 
-  /** Ends the call with `status` (the handler's outcome). Later calls are ignored. */
-  finish(status: Status): void {
+  /**
+   * Ends the call with `status` (the handler's outcome). Later calls are ignored. `resetCode` is the
+   * RST_STREAM code for a client still sending after the trailers (see ServerTransportStream).
+   */
+  finish(status: Status, resetCode?: number): void {
     if (this.finished) return;
     this.finished = true;
     this.endStatus = status;
     this.disarmDeadline();
     if (!this.headersSent && (this.initialMetadata === undefined || this.initialMetadata.size === 0)) {
-      this.stream.sendTrailers(buildTrailersOnly(status, EMPTY, acceptEncodingHeader()));
+      this.stream.sendTrailers(buildTrailersOnly(status, EMPTY, acceptEncodingHeader()), resetCode);
     } else {
       this.sendHeadersForFinish();
-      this.stream.sendTrailers(buildTrailers(status));
+      this.stream.sendTrailers(buildTrailers(status), resetCode);
     }
     this.ended();
   }
@@ -284,7 +286,8 @@ export class ServerCall {
     this.requestSink = undefined;
     sink?.(reason);
     if (sendStatus) {
-      this.finish({ code: reason.code, details: reason.details, metadata: new Metadata() });
+      // The server gives up on the call: a client still sending is told so with RST_STREAM(CANCEL).
+      this.finish({ code: reason.code, details: reason.details, metadata: new Metadata() }, Http2ErrorCode.CANCEL);
     } else {
       this.finished = true;
       this.endStatus = { code: reason.code, details: reason.details, metadata: new Metadata() };
@@ -295,7 +298,11 @@ export class ServerCall {
     this.flushDrainWaiters();
   }
 
-  private onClose(rstCode: number): void {
+  onDrain(): void {
+    this.flushDrainWaiters();
+  }
+
+  onClose(rstCode: number): void {
     if (this.finished) return;
     const detail = rstCode === Http2ErrorCode.CANCEL || rstCode === Http2ErrorCode.NO_ERROR
       ? "call cancelled by the client"
@@ -321,3 +328,6 @@ export class ServerCall {
 }
 
 const EMPTY = new Metadata();
+
+/** The disarm function of a call without a deadline. */
+function disarmNothing(): void {}

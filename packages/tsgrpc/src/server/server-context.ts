@@ -137,6 +137,6 @@ export class CallContext implements ServerContext {
   }
 
   onEnd(callback: () => void): void {
-    this.call.onEnd(callback);
+    this.call.addEndCallback(callback);
   }
 }

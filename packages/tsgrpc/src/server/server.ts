@@ -208,7 +208,7 @@ class GrpcServer implements Server, ServerInternals {
     }
     const call = new ServerCall(stream, admission.head, this.callConfig);
     this.calls.add(call);
-    call.onEnd(() => this.calls.delete(call));
+    call.addEndCallback(() => this.calls.delete(call));
     if (this.intercepted) void runIntercepted(call, method, new CallContext(call), this.intercepted);
     else void runHandler(call, method, new CallContext(call));
   }

@@ -177,8 +177,12 @@ export interface ServerTransportStream extends TransportStream {
   setListener(listener: StreamListener): void;
   /** Response head; must come before any write. */
   sendHeaders(headers: OutgoingHeaders): void;
-  /** Ends the response with trailers; without a prior head this sends a Trailers-Only response. */
-  sendTrailers(trailers: OutgoingHeaders): void;
+  /**
+   * Ends the response with trailers; without a prior head this sends a Trailers-Only response. A peer
+   * still sending once the trailers are out gets RST_STREAM with `resetCode`: NO_ERROR (the default) when
+   * the response is simply complete, CANCEL when the server gave up on the call (deadline, shutdown).
+   */
+  sendTrailers(trailers: OutgoingHeaders, resetCode?: number): void;
   /** An HTTP-level error response (e.g. 415), for requests that are not gRPC at all. */
   respondHttpError(status: number, message: string): void;
 }

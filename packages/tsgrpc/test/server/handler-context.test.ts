@@ -360,7 +360,7 @@ test("setCompression with an unknown name fails the call INTERNAL without crashi
   assert.equal(again.grpcStatus, 0);
 });
 
-test("status reaches a client that has not half-closed (trailers, then RST_STREAM NO_ERROR)", T, async (t) => {
+test("status reaches a client that has not half-closed (trailers, then RST_STREAM NO_ERROR, or CANCEL after a deadline)", T, async (t) => {
   const { client } = await setup(t, () => ({}), {
     async *bidi(requests, ctx) {
       for await (const request of requests) {
@@ -387,6 +387,8 @@ test("status reaches a client that has not half-closed (trailers, then RST_STREA
   const expired = await expiring.response;
   assert.equal(expired.messages.length, 1);
   assert.equal(expired.grpcStatus, Code.DEADLINE_EXCEEDED);
+  // The server gave up on the call (spec checklist: DEADLINE_EXCEEDED, then RST_STREAM CANCEL).
+  assert.equal(expired.rstCode, 8);
 });
 
 test("a response that cannot be serialized fails the call INTERNAL", T, async (t) => {

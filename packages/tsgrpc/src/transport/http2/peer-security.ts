@@ -10,17 +10,14 @@ import type { PeerCertificate, TransportSecurity } from "../transport.js";
 
 const INSECURE: TransportSecurity = Object.freeze({ type: "insecure" });
 const LOCAL: TransportSecurity = Object.freeze({ type: "local" });
-const bySession = new WeakMap<http2.Http2Session, TransportSecurity>();
 
-/** The security of `session`; `local` says the listener only takes local peers (local credentials). */
+/**
+ * The security of `session` (the listener asks once per session); `local` says the listener only takes
+ * local peers (local credentials).
+ */
 export function sessionSecurity(session: http2.Http2Session | undefined, local: boolean): TransportSecurity {
   if (!session) return local ? LOCAL : INSECURE;
-  let security = bySession.get(session);
-  if (security === undefined) {
-    security = describe(session.socket, local);
-    bySession.set(session, security);
-  }
-  return security;
+  return describe(session.socket, local);
 }
 
 function describe(socket: net.Socket | tls.TLSSocket, local: boolean): TransportSecurity {

@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type { Http2Tuning, ServerConnectionOptions, ServerTlsOptions, ServerTransportStream, SocketAddress } from "../transport.js";
 import { formatAddress } from "../transport.js";
-import { ServerStreamAdapter } from "./server-stream.js";
+import { ServerStreamAdapter, type SessionInfo } from "./server-stream.js";
 import { useCertificateFetcher } from "./certificate-fetcher.js";
 import { ServerCertificates } from "./server-certificates.js";
 import { isLocalPeer, sessionSecurity } from "./peer-security.js";
@@ -40,8 +40,8 @@ class Http2ServerListener implements ServerListener {
   address: SocketAddress = { host: "", port: 0 };
   private readonly server: http2.Http2Server | http2.Http2SecureServer;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
-  /** Keepalive, ping policing, max idle and max age of each session. */
-  private readonly managers = new WeakMap<http2.Http2Session, ServerSessionManager>();
+  /** Peer, security and manager (keepalive, ping policing, max idle and age) of each session. */
+  private readonly sessionInfo = new WeakMap<http2.Http2Session, SessionInfo>();
   /** Raw TCP sockets: a gracefully closed session leaves its socket half-open until the peer ends it. */
   private readonly sockets = new Set<net.Socket>();
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -71,10 +71,9 @@ class Http2ServerListener implements ServerListener {
     });
     this.server.on("session", (session: http2.ServerHttp2Session) => this.track(session));
     this.server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      const security = sessionSecurity(stream.session, options.localOnly === true);
-      const manager = stream.session && this.managers.get(stream.session);
-      manager?.onStream(stream);
-      options.onStream(new ServerStreamAdapter(stream, headers, rawHeaders, peerOf(stream.session, this.address), security, manager?.noteSent));
+      const session = stream.session;
+      const info = (session && this.sessionInfo.get(session)) ?? this.describeSession(session);
+      options.onStream(new ServerStreamAdapter(stream, headers, rawHeaders, info));
     });
     // A bad client must never take the server down: session and socket errors end only that session.
     this.server.on("sessionError", () => undefined);
@@ -128,13 +127,22 @@ class Http2ServerListener implements ServerListener {
     }
   }
 
+  /** The peer and security of a session's streams: worked out once per connection, not per call. */
+  private describeSession(session: http2.Http2Session | undefined, activity?: ServerSessionManager): SessionInfo {
+    return {
+      peer: peerOf(session, this.address),
+      security: sessionSecurity(session, this.options.localOnly === true),
+      activity,
+    };
+  }
+
   private track(session: http2.ServerHttp2Session): void {
     if (this.options.localOnly && !isLocalPeer(session.socket, "path" in this.address)) {
       session.destroy();
       return;
     }
     this.sessions.add(session);
-    this.managers.set(session, new ServerSessionManager(session, this.options));
+    this.sessionInfo.set(session, this.describeSession(session, new ServerSessionManager(session, this.options)));
     session.on("error", () => undefined);
     session.once("close", () => this.sessions.delete(session));
     try {

@@ -1,6 +1,7 @@
 import * as http2 from "node:http2";
 import { performance } from "node:perf_hooks";
 import type { ServerConnectionOptions } from "../transport.js";
+import type { StreamActivity } from "./server-stream.js";
 import {
   DEFAULT_KEEPALIVE_MIN_TIME_MS,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
@@ -21,7 +22,7 @@ const AGE_JITTER = 0.1;
  * client, policing the client's pings, and closing the connection when it has been idle or alive too
  * long (gRFC A8, A9). Every timer is unref'd and cleared when the session closes.
  */
-export class ServerSessionManager {
+export class ServerSessionManager implements StreamActivity {
   private activeStreams = 0;
   /** When the stream count last fell to zero (or the session started). */
   private idleSince = performance.now();
@@ -66,18 +67,22 @@ export class ServerSessionManager {
   }
 
   /** A stream opened on this session. */
-  onStream(stream: http2.ServerHttp2Stream): void {
+  streamOpened(): void {
     this.activeStreams++;
-    stream.once("close", () => {
-      if (--this.activeStreams > 0) return;
-      this.idleSince = performance.now();
-      // See goAway: with no stream left, nghttp2 stops reading, so the PING's answer would never be seen.
-      this.finishGoaway?.();
-    });
+  }
+
+  /** A stream of this session closed. */
+  streamClosed(): void {
+    if (--this.activeStreams > 0) return;
+    this.idleSince = performance.now();
+    // See goAway: with no stream left, nghttp2 stops reading, so the PING's answer would never be seen.
+    this.finishGoaway?.();
   }
 
   /** The server sent HEADERS or DATA: the client may ping again (gRFC A8 enforcement). */
-  readonly noteSent = (): void => this.strikes.reset();
+  sent(): void {
+    this.strikes.reset();
+  }
 
   /**
    * Graceful termination (gRFC A9, RFC 9113 §6.8): GOAWAY with the largest stream id and a PING; once
