@@ -204,6 +204,10 @@ export class ServerCall implements StreamListener {
     if (name !== undefined && name !== "identity" && !getCompressor(name)) {
       throw new RpcError(Code.INTERNAL, `unknown compression "${name}"`);
     }
+    // The response head names the encoding, and the writer is fixed with it: a later choice cannot apply.
+    if (this.headersSent || this.writer !== undefined) {
+      throw new RpcError(Code.INTERNAL, "setCompression must come before the response head is sent");
+    }
     this.responseCompression = name;
   }
 

@@ -36,7 +36,11 @@ export interface ServerContext {
   setStatus(code: Code, details?: string): void;
   /** Ends the call with this status at once: throws, so the handler stops here (`abort`). */
   abort(code: Code, details?: string, metadata?: MetadataInit): never;
-  /** Response compression for this call ("gzip", "deflate", "identity"); used if the client accepts it. */
+  /**
+   * Response compression for this call ("gzip", "deflate", "identity"); used if the client accepts it.
+   * The response head names the encoding, so this must come before it is sent (the first response or
+   * `sendHeaders`); later it throws, which ends the call INTERNAL unless the handler catches it.
+   */
   setCompression(name: string): void;
   /**
    * Sends the next response message uncompressed (compressed flag 0) even when the call compresses

@@ -349,6 +349,31 @@ test("onEnd runs once after a normal finish, and at once when registered after t
   assert.equal(ctxSeen!.isActive, false);
 });
 
+test("setCompression after the response head throws (the head already named the encoding)", T, async (t) => {
+  let thrown: unknown;
+  const { client } = await setup(t, () => ({}), {
+    async *serverStream(_req, ctx) {
+      yield { message: "first" };
+      try {
+        ctx.setCompression("gzip");
+      } catch (err) {
+        thrown = err;
+      }
+      yield { message: "second" };
+    },
+  });
+  const response = await client.call(SERVER_STREAM, {
+    messages: [encodeRequest({ count: 2 })],
+    headers: { "grpc-accept-encoding": "gzip" },
+  });
+  assert.equal(response.grpcStatus, 0);
+  assert.equal(response.messages.length, 2);
+  assert.ok(thrown instanceof RpcError, `expected an RpcError, got ${String(thrown)}`);
+  assert.equal(thrown.code, Code.INTERNAL);
+  assert.match(thrown.details, /before the response head/);
+  assert.equal(response.headers?.["grpc-encoding"], undefined, "the head went out uncompressed and stays so");
+});
+
 test("setCompression with an unknown name fails the call INTERNAL without crashing the server", T, async (t) => {
   const { client } = await setup(t, (_req, ctx) => {
     ctx.setCompression("brotli-9000");
