@@ -14,7 +14,7 @@ import type {
   Http2Tuning,
   SocketAddress,
 } from "../transport.js";
-import { ClientStreamAdapter } from "./client-stream.js";
+import { ClientStreamAdapter, type StreamOwner } from "./client-stream.js";
 import { DEFAULT_KEEPALIVE_TIMEOUT_MS, Keepalive } from "./keepalive.js";
 import { isLocalPeer } from "./peer-security.js";
 import { defaultRootsContext } from "./default-roots.js";
@@ -36,7 +36,7 @@ export function connectHttp2(options: ClientConnectionOptions): ClientConnection
   return new Http2ClientConnection(options);
 }
 
-class Http2ClientConnection implements ClientConnection {
+class Http2ClientConnection implements ClientConnection, StreamOwner {
   readonly address: SocketAddress;
   state: ConnectionState = "connecting";
   private readonly session: http2.ClientHttp2Session;
@@ -105,10 +105,13 @@ class Http2ClientConnection implements ClientConnection {
       stream.on("response", this.noteRead);
       stream.on("data", this.noteRead);
     }
-    return new ClientStreamAdapter(stream, listener, () => {
-      this.streams--;
-      if (this.streams === 0 && this.state === "draining") this.session.close();
-    });
+    return new ClientStreamAdapter(stream, listener, this);
+  }
+
+  /** One of this connection's streams closed (StreamOwner). */
+  streamGone(): void {
+    this.streams--;
+    if (this.streams === 0 && this.state === "draining") this.session.close();
   }
 
   close(): void {

@@ -4,30 +4,67 @@ import type { ClientStreamListener, ClientTransportStream } from "../transport.j
 
 const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_CANCEL } = http2.constants;
 
+/** Told when a stream is gone, so the connection can count its streams. */
+export interface StreamOwner {
+  streamGone(): void;
+}
+
+/**
+ * The node stream's events go to module-level handlers that find their adapter through this property:
+ * closures per stream and event would be garbage on every call.
+ */
+const ADAPTER = Symbol("tsgrpc.clientStreamAdapter");
+type AdaptedStream = http2.ClientHttp2Stream & { [ADAPTER]: ClientStreamAdapter };
+
+function onResponse(this: AdaptedStream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
+  this[ADAPTER].listener.onHeaders(headers, rawHeaders, (flags & NGHTTP2_FLAG_END_STREAM) !== 0);
+}
+
+function onTrailers(this: AdaptedStream, trailers: http2.IncomingHttpHeaders, _flags: number, rawTrailers: string[]): void {
+  this[ADAPTER].listener.onTrailers(trailers, rawTrailers);
+}
+
+function onData(this: AdaptedStream, chunk: Buffer): void {
+  this[ADAPTER].listener.onData(chunk);
+}
+
+function onEnd(this: AdaptedStream): void {
+  this[ADAPTER].listener.onEnd();
+}
+
+function onDrain(this: AdaptedStream): void {
+  this[ADAPTER].listener.onDrain();
+}
+
+// Errors also arrive as 'close' with a code; keeping a listener stops node treating them as uncaught.
+function onError(this: AdaptedStream, err: Error): void {
+  this[ADAPTER].error ??= err;
+}
+
+function onClose(this: AdaptedStream): void {
+  const adapter = this[ADAPTER];
+  adapter.owner.streamGone();
+  adapter.listener.onClose(this.rstCode ?? 0, adapter.error);
+}
+
 /** Presents a node ClientHttp2Stream as a ClientTransportStream, forwarding its events in wire order. */
 export class ClientStreamAdapter implements ClientTransportStream {
-  private error: Error | undefined;
+  /** The stream's first error, reported with its close. */
+  error: Error | undefined;
 
   constructor(
     private readonly stream: http2.ClientHttp2Stream,
-    listener: ClientStreamListener,
-    onGone: () => void,
+    readonly listener: ClientStreamListener,
+    readonly owner: StreamOwner,
   ) {
-    stream.on("response", (headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, rawHeaders: string[]) => {
-      listener.onHeaders(headers, rawHeaders, (flags & NGHTTP2_FLAG_END_STREAM) !== 0);
-    });
-    stream.on("trailers", (trailers: http2.IncomingHttpHeaders, _flags: number, rawTrailers: string[]) => listener.onTrailers(trailers, rawTrailers));
-    stream.on("data", (chunk: Buffer) => listener.onData(chunk));
-    stream.on("end", () => listener.onEnd());
-    stream.on("drain", () => listener.onDrain());
-    // Errors also arrive as 'close' with a code; keeping the listener stops node treating them as uncaught.
-    stream.on("error", (err: Error) => {
-      this.error ??= err;
-    });
-    stream.on("close", () => {
-      onGone();
-      listener.onClose(stream.rstCode ?? 0, this.error);
-    });
+    (stream as AdaptedStream)[ADAPTER] = this;
+    stream.on("response", onResponse);
+    stream.on("trailers", onTrailers);
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("drain", onDrain);
+    stream.on("error", onError);
+    stream.on("close", onClose);
   }
 
   write(data: Uint8Array): boolean {
