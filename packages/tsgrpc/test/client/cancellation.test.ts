@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, createPushable, RpcError, type ServerContext } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
-import { collect, echoClient, freePort, rejectsWith, serve, within } from "../helpers/client-fixtures.js";
+import { collect, echoClient, freePort, holdingServer, rejectsWith, serve, within } from "../helpers/client-fixtures.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
 import { aborted, deferred, echoImpl, sleep, until } from "../helpers/test-server.js";
 
@@ -18,47 +18,8 @@ async function handlerCancelled(ctx: ServerContext): Promise<RpcError> {
   return reason;
 }
 
-/** Echo, except that each handler reports its context and then waits to be cancelled. */
-async function waitingServer(t: Parameters<typeof serve>[0]) {
-  const contexts: ServerContext[] = [];
-  let notify = deferred<ServerContext>();
-  const hold = async (ctx: ServerContext): Promise<void> => {
-    contexts.push(ctx);
-    notify.resolve(ctx);
-    await aborted(ctx.signal);
-  };
-  const { port } = await serve(t, (s) =>
-    s.addService(Echo, {
-      unary: async (_r, ctx) => {
-        await hold(ctx);
-        return {};
-      },
-      async *serverStream(_r, ctx) {
-        yield { index: 0 };
-        await hold(ctx);
-      },
-      async clientStream(_requests, ctx) {
-        await hold(ctx);
-        return {};
-      },
-      async *bidi(_requests, ctx) {
-        yield { index: 0 };
-        await hold(ctx);
-      },
-    }),
-  );
-  const next = (): Promise<ServerContext> => {
-    const p = notify.promise;
-    return p.then((ctx) => {
-      notify = deferred<ServerContext>();
-      return ctx;
-    });
-  };
-  return { port, contexts, next };
-}
-
 test("AbortSignal cancels a unary call: client CANCELLED, handler signal fires", T, async (t) => {
-  const { port, next } = await waitingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const controller = new AbortController();
   const call = client.unary({}, { signal: controller.signal });
@@ -70,7 +31,7 @@ test("AbortSignal cancels a unary call: client CANCELLED, handler signal fires",
 });
 
 test("call.cancel() cancels a unary call", T, async (t) => {
-  const { port, next } = await waitingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const call = client.unary({});
   const ctx = await next();
@@ -80,7 +41,7 @@ test("call.cancel() cancels a unary call", T, async (t) => {
 });
 
 test("an already-aborted signal fails the call at once; nothing reaches the server", T, async (t) => {
-  const { port, contexts } = await waitingServer(t);
+  const { port, contexts } = await holdingServer(t);
   const { client } = echoClient(t, port);
   await rejectsWith(client.unary({}, { signal: AbortSignal.abort() }), Code.CANCELLED);
   await rejectsWith(collect(client.serverStream({}, { signal: AbortSignal.abort() })), Code.CANCELLED);
@@ -89,7 +50,7 @@ test("an already-aborted signal fails the call at once; nothing reaches the serv
 });
 
 test("cancelling a server stream mid-iteration: the loop rejects CANCELLED and the handler stops", T, async (t) => {
-  const { port, next } = await waitingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const controller = new AbortController();
   const call = client.serverStream({}, { signal: controller.signal });
@@ -137,7 +98,7 @@ test("breaking out of a for-await over a server stream cancels the call on the s
 });
 
 test("break out of a bidi loop cancels the call, even while the request stream is open", T, async (t) => {
-  const { port, next } = await waitingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const requests = createPushable<{ message: string }>();
   requests.push({ message: "hi" });
@@ -148,7 +109,7 @@ test("break out of a bidi loop cancels the call, even while the request stream i
 });
 
 test("cancel() on client-streaming and bidi calls whose handlers are not reading", T, async (t) => {
-  const { port, next } = await waitingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const requests = createPushable<{ message: string }>();
   requests.push({ message: "a" });

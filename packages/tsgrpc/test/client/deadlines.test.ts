@@ -1,53 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Code, createPushable, RpcError, type ServerContext } from "tsgrpc";
+import { Code, createPushable, RpcError } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
-import { echoClient, rejectsWith, serve, within } from "../helpers/client-fixtures.js";
+import { echoClient, holdingServer, rejectsWith, serve, within } from "../helpers/client-fixtures.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
-import { aborted, deferred, echoImpl, sleep } from "../helpers/test-server.js";
+import { aborted, echoImpl, sleep } from "../helpers/test-server.js";
 
 failOnLeakedHandles();
 
 const T = { timeout: 10_000 };
 
-/** An Echo server whose handlers hand their context to the test and then wait until cancelled. */
-async function stallingServer(t: Parameters<typeof serve>[0]) {
-  const contexts: ServerContext[] = [];
-  const started = deferred<ServerContext>();
-  const hold = async (ctx: ServerContext): Promise<void> => {
-    contexts.push(ctx);
-    started.resolve(ctx);
-    await aborted(ctx.signal);
-  };
-  const { port } = await serve(t, (s) =>
-    s.addService(Echo, {
-      unary: async (_r, ctx) => {
-        await hold(ctx);
-        return {};
-      },
-      async *serverStream(r, ctx) {
-        for (let index = 0; index < r.count; index++) yield { index };
-        await hold(ctx);
-      },
-      async clientStream(_requests, ctx) {
-        await hold(ctx);
-        return {};
-      },
-      async *bidi(_requests, ctx) {
-        yield { message: "first" };
-        await hold(ctx);
-      },
-    }),
-  );
-  return { port, contexts, started: started.promise };
-}
-
 test("timeoutMs: the client gets DEADLINE_EXCEEDED on time and the handler's signal fires", T, async (t) => {
-  const { port, started } = await stallingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const begin = Date.now();
   const call = client.unary({}, { timeoutMs: 200 });
-  const ctx = await started;
+  const ctx = await next();
   await rejectsWith(call, Code.DEADLINE_EXCEEDED);
   const elapsed = Date.now() - begin;
   assert.ok(elapsed >= 190 && elapsed < 1500, `ended after ${elapsed} ms`);
@@ -89,7 +57,7 @@ test("grpc-timeout reaches the server as ctx.deadline", T, async (t) => {
 });
 
 test("deadline as a Date and as epoch ms; the earlier of timeoutMs and deadline wins", T, async (t) => {
-  const { port } = await stallingServer(t);
+  const { port } = await holdingServer(t);
   const { client } = echoClient(t, port);
   let begin = Date.now();
   await rejectsWith(client.unary({}, { deadline: new Date(Date.now() + 150) }), Code.DEADLINE_EXCEEDED);
@@ -134,7 +102,7 @@ test("a negative timeoutMs is a usage error", T, async (t) => {
 });
 
 test("server streaming: messages before the deadline are delivered, then DEADLINE_EXCEEDED", T, async (t) => {
-  const { port, started } = await stallingServer(t);
+  const { port, next } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const call = client.serverStream({ count: 3 }, { timeoutMs: 300 });
   const indexes: number[] = [];
@@ -145,12 +113,12 @@ test("server streaming: messages before the deadline are delivered, then DEADLIN
     Code.DEADLINE_EXCEEDED,
   );
   assert.deepEqual(indexes, [0, 1, 2]);
-  const ctx = await started;
+  const ctx = await next();
   await within(aborted(ctx.signal), 2000, "the handler's signal");
 });
 
 test("client streaming and bidi: the deadline ends the call while the request stream is still open", T, async (t) => {
-  const { port, contexts } = await stallingServer(t);
+  const { port, contexts } = await holdingServer(t);
   const { client } = echoClient(t, port);
   const requests = createPushable<{ message: string }>();
   requests.push({ message: "never finished" });

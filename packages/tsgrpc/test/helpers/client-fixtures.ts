@@ -11,10 +11,11 @@ import {
   type Channel,
   type ChannelOptions,
   type Server,
+  type ServerContext,
   type ServerOptions,
 } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
-import { echoImpl, startTestServer, type TestServer } from "./test-server.js";
+import { aborted, deferred, echoImpl, startTestServer, type TestServer } from "./test-server.js";
 
 /**
  * Client-side fixtures for the end-to-end tests in test/client: a server and channel whose cleanup is
@@ -30,6 +31,48 @@ export async function serve(
   const server = await startTestServer(setup, options);
   t.after(() => server.close());
   return server;
+}
+
+/**
+ * An Echo server whose handlers hand their context to the test and then hold the call until its signal
+ * fires (cancel, deadline, shutdown). Streaming responses come first: `serverStream` sends
+ * max(count, 1) messages, `bidi` one ({ index: 0, message: "first" }). `next()` resolves with the
+ * context of the next call to arrive, `contexts` lists them all.
+ */
+export async function holdingServer(t: TestContext) {
+  const contexts: ServerContext[] = [];
+  let arrival = deferred<ServerContext>();
+  const hold = async (ctx: ServerContext): Promise<void> => {
+    contexts.push(ctx);
+    arrival.resolve(ctx);
+    await aborted(ctx.signal);
+  };
+  const { port } = await serve(t, (s) =>
+    s.addService(Echo, {
+      unary: async (_r, ctx) => {
+        await hold(ctx);
+        return {};
+      },
+      async *serverStream(r, ctx) {
+        for (let index = 0; index < Math.max(r.count, 1); index++) yield { index };
+        await hold(ctx);
+      },
+      async clientStream(_requests, ctx) {
+        await hold(ctx);
+        return {};
+      },
+      async *bidi(_requests, ctx) {
+        yield { index: 0, message: "first" };
+        await hold(ctx);
+      },
+    }),
+  );
+  const next = async (): Promise<ServerContext> => {
+    const ctx = await arrival.promise;
+    arrival = deferred<ServerContext>();
+    return ctx;
+  };
+  return { port, contexts, next };
 }
 
 /** A channel closed after the test. */
