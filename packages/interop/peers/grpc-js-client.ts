@@ -27,33 +27,13 @@ import {
   type StreamingOutputCallRequest,
   type StreamingOutputCallResponse,
 } from "./grpc-js-common.js";
+import { INTEROP_CASE_NAMES, type InteropCaseName } from "../src/case-names.js";
 
 const CASE_DEADLINE_MS = 20_000;
 /** WriteFlags.NoCompress of grpc-js (a const enum in its typings, so not importable as a value). */
 const WRITE_FLAG_NO_COMPRESS = 2;
 const GZIP = 2; // grpc-js CompressionAlgorithms.gzip
 
-const ALL_CASES = [
-  "empty_unary",
-  "large_unary",
-  "client_compressed_unary",
-  "server_compressed_unary",
-  "client_streaming",
-  "client_compressed_streaming",
-  "server_streaming",
-  "server_compressed_streaming",
-  "ping_pong",
-  "empty_stream",
-  "timeout_on_sleeping_server",
-  "cancel_after_begin",
-  "cancel_after_first_response",
-  "custom_metadata",
-  "status_code_and_message",
-  "special_status_message",
-  "unimplemented_method",
-  "unimplemented_service",
-] as const;
-type CaseName = (typeof ALL_CASES)[number];
 
 class Skip extends Error {}
 class Failure extends Error {}
@@ -494,8 +474,8 @@ function collectStatus<Req, Res>(call: grpc.ClientDuplexStream<Req, Res>): Promi
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   const selected = flags.get("test_case") ?? "all";
-  const names = selected === "all" ? [...ALL_CASES] : selected.split(",").filter((n) => n.length > 0);
-  const unknown = names.filter((n) => !(ALL_CASES as readonly string[]).includes(n));
+  const names = selected === "all" ? [...INTEROP_CASE_NAMES] : selected.split(",").filter((n) => n.length > 0);
+  const unknown = names.filter((n) => !(INTEROP_CASE_NAMES as readonly string[]).includes(n));
   if (unknown.length > 0) {
     console.error(`unknown test case(s): ${unknown.join(", ")}`);
     return 2;
@@ -530,7 +510,7 @@ async function main(): Promise<number> {
 
   let passed = 0;
   let failed = 0;
-  for (const name of names as CaseName[]) {
+  for (const name of names as InteropCaseName[]) {
     cases.notes = [];
     let outcome: string;
     try {

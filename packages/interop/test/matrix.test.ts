@@ -22,6 +22,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { failOnLeakedHandles } from "../../tsgrpc/test/helpers/leak-check.js";
+import { INTEROP_CASE_NAMES } from "../src/case-names.js";
 import { makeTestCertificates, TEST_SERVER_NAME, type TestCertificates } from "./helpers/certs.js";
 import { PYTHON, pythonStubs, type PythonStubsResult, cleanupPythonStubs } from "./helpers/python-stubs.js";
 
@@ -33,28 +34,6 @@ const PEERS = join(INTEROP, "peers");
 const SERVER_START_MS = 30_000;
 const CLIENT_RUN_MS = 90_000;
 const PAIRING_TIMEOUT_MS = 150_000;
-
-/** The cases every client runs with --test_case=all (doc/interop-test-descriptions.md). */
-const CASES = [
-  "empty_unary",
-  "large_unary",
-  "client_compressed_unary",
-  "server_compressed_unary",
-  "client_streaming",
-  "client_compressed_streaming",
-  "server_streaming",
-  "server_compressed_streaming",
-  "ping_pong",
-  "empty_stream",
-  "timeout_on_sleeping_server",
-  "cancel_after_begin",
-  "cancel_after_first_response",
-  "custom_metadata",
-  "status_code_and_message",
-  "special_status_message",
-  "unimplemented_method",
-  "unimplemented_service",
-] as const;
 
 type Implementation = "tsgrpc" | "grpcio" | "grpc-js";
 
@@ -210,7 +189,7 @@ function parseClientOutput(stdout: string): { cases: Map<string, CaseReport>; su
         detail: (result[3] ?? result[4] ?? "").trim(),
         notes: notes.get(name) ?? [],
       });
-      if (!(CASES as readonly string[]).includes(name)) unknown.push(name);
+      if (!(INTEROP_CASE_NAMES as readonly string[]).includes(name)) unknown.push(name);
       continue;
     }
     const note = /^NOTE ([A-Za-z0-9_]+): (.*)$/.exec(line);
@@ -325,7 +304,7 @@ for (const security of ["plaintext", "tls"] as const) {
           t.diagnostic(`client output:\n${run.stdout}${run.stderr}`);
           t.diagnostic(`server output:\n${server.output()}`);
         }
-        for (const testCase of CASES) {
+        for (const testCase of INTEROP_CASE_NAMES) {
           await t.test(testCase, (st) => judgeCase(st, clientImpl, serverImpl, testCase, cases.get(testCase)));
         }
         await t.test("client run", () => {

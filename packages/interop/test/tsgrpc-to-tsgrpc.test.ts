@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { failOnLeakedHandles } from "../../tsgrpc/test/helpers/leak-check.js";
+import { INTEROP_CASE_NAMES } from "../src/case-names.js";
 import { TEST_CASES } from "../src/cases.js";
 import { makeTestCertificates, TEST_SERVER_NAME, type TestCertificates } from "./helpers/certs.js";
 
@@ -18,28 +19,6 @@ const CLIENT = join(ROOT, "packages/interop/src/client.ts");
 const SERVER_START_MS = 20_000;
 const CLIENT_RUN_MS = 90_000;
 const TEST_TIMEOUT_MS = 120_000;
-
-/** The cases the interop descriptions define and this client must run with --test_case=all. */
-const ALL_CASES = [
-  "empty_unary",
-  "large_unary",
-  "client_compressed_unary",
-  "server_compressed_unary",
-  "client_streaming",
-  "client_compressed_streaming",
-  "server_streaming",
-  "server_compressed_streaming",
-  "ping_pong",
-  "empty_stream",
-  "timeout_on_sleeping_server",
-  "cancel_after_begin",
-  "cancel_after_first_response",
-  "custom_metadata",
-  "status_code_and_message",
-  "special_status_message",
-  "unimplemented_method",
-  "unimplemented_service",
-];
 
 const children = new Set<ChildProcess>();
 
@@ -136,15 +115,15 @@ async function expectAllPass(t: test.TestContext, serverArgs: string[], clientAr
   }
   const lines = run.stdout.split("\n").filter((line) => line !== "");
   if (run.code !== 0) t.diagnostic(`client output:\n${run.stdout}${run.stderr}\nserver output:\n${server.output()}`);
-  for (const name of ALL_CASES) {
+  for (const name of INTEROP_CASE_NAMES) {
     await t.test(name, () => {
       const report = lines.find((line) => line === `PASS ${name}` || line.startsWith(`FAIL ${name}:`));
       assert.equal(report, `PASS ${name}`, report === undefined ? `no PASS/FAIL line for ${name}` : report);
     });
   }
   assert.deepEqual(lines.filter((line) => line.startsWith("NOTE ")), [], "the tsgrpc server must refuse the compression probes");
-  assert.equal(lines.at(-1), `${ALL_CASES.length} passed, 0 failed`);
-  assert.equal(lines.length, ALL_CASES.length + 1, `unexpected output:\n${run.stdout}`);
+  assert.equal(lines.at(-1), `${INTEROP_CASE_NAMES.length} passed, 0 failed`);
+  assert.equal(lines.length, INTEROP_CASE_NAMES.length + 1, `unexpected output:\n${run.stdout}`);
   assert.equal(run.code, 0);
 }
 
@@ -154,7 +133,7 @@ describe("the tsgrpc interop client against the tsgrpc interop server", () => {
   });
 
   test("the client's case list is the one of the descriptions", () => {
-    assert.deepEqual([...TEST_CASES.keys()], ALL_CASES);
+    assert.deepEqual([...TEST_CASES.keys()], INTEROP_CASE_NAMES);
   });
 
   test("plaintext: every case passes", { timeout: TEST_TIMEOUT_MS }, async (t) => {
