@@ -4,7 +4,7 @@ import * as net from "node:net";
 import { test, type TestContext } from "node:test";
 import { Code, ConnectivityState, createClient, createPushable, streamStream, streamUnary, unaryUnary, type Channel } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
-import { channelFor, collect, countingProxy, echoClient, freePort, grpcFrame, rawServer, rejectsWith, serve, within } from "../helpers/client-fixtures.js";
+import { channelFor, collect, concurrencyCountingServer, countingProxy, echoClient, freePort, grpcFrame, rawServer, rejectsWith, serve, within } from "../helpers/client-fixtures.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
 import { deferred, echoImpl, sleep, startTestServer } from "../helpers/test-server.js";
 
@@ -389,24 +389,9 @@ test("a stream refused after the response head arrived is not retried", T, async
 });
 
 test("more concurrent calls than the server's MAX_CONCURRENT_STREAMS all complete", T, async (t) => {
-  let running = 0;
-  let most = 0;
-  const { port } = await serve(
-    t,
-    (s) =>
-      s.addService(Echo, {
-        ...echoImpl,
-        unary: async (r) => {
-          most = Math.max(most, ++running);
-          await sleep(50);
-          running--;
-          return { message: r.message };
-        },
-      }),
-    { maxConcurrentStreams: 2 },
-  );
+  const { port, mostAtOnce } = await concurrencyCountingServer(t, 2, 50);
   const { client } = echoClient(t, port);
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => client.unary({ message: `${i}` }, { timeoutMs: 5000 })));
   assert.deepEqual(results.map((r) => r.message), Array.from({ length: 10 }, (_, i) => `${i}`));
-  assert.ok(most <= 2, `${most} calls ran at once`);
+  assert.ok(mostAtOnce() <= 2, `${mostAtOnce()} calls ran at once`);
 });

@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import { test, type TestContext } from "node:test";
 import { Code, createClient, createServer, RpcError, type ServerOptions } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
-import { channelFor, echoClient, rejectsWith, serve } from "../helpers/client-fixtures.js";
+import { channelFor, concurrencyCountingServer, echoClient, rejectsWith, serve } from "../helpers/client-fixtures.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
 import { deferred, echoImpl, sleep, until } from "../helpers/test-server.js";
 
@@ -64,22 +64,7 @@ test("maxConcurrentRpcs: a slot frees the moment a call ends", T, async (t) => {
 });
 
 test("maxConcurrentStreams: advertised in SETTINGS; a tsgrpc client queues the calls beyond it instead of failing them", T, async (t) => {
-  let running = 0;
-  let most = 0;
-  const { port } = await serve(
-    t,
-    (s) =>
-      s.addService(Echo, {
-        ...echoImpl,
-        unary: async (r) => {
-          most = Math.max(most, ++running);
-          await sleep(30);
-          running--;
-          return { message: r.message };
-        },
-      }),
-    { maxConcurrentStreams: 3 },
-  );
+  const { port, mostAtOnce } = await concurrencyCountingServer(t, 3, 30);
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on("error", () => undefined);
   t.after(() => {
@@ -90,7 +75,7 @@ test("maxConcurrentStreams: advertised in SETTINGS; a tsgrpc client queues the c
   const { client } = echoClient(t, port);
   const results = await Promise.all(Array.from({ length: 12 }, (_, i) => client.unary({ message: `${i}` })));
   assert.equal(results.length, 12);
-  assert.ok(most <= 3, `${most} calls at once on one connection`);
+  assert.ok(mostAtOnce() <= 3, `${mostAtOnce()} calls at once on one connection`);
 });
 
 test("maxMetadataSize: advertised as SETTINGS_MAX_HEADER_LIST_SIZE; metadata over it is RESOURCE_EXHAUSTED, the channel lives", T, async (t) => {

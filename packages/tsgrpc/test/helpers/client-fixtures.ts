@@ -15,7 +15,7 @@ import {
   type ServerOptions,
 } from "tsgrpc";
 import { Echo } from "../gen/echo_pb.js";
-import { aborted, deferred, echoImpl, startTestServer, type TestServer } from "./test-server.js";
+import { aborted, deferred, echoImpl, sleep, startTestServer, type TestServer } from "./test-server.js";
 
 /**
  * Client-side fixtures for the end-to-end tests in test/client: a server and channel whose cleanup is
@@ -31,6 +31,30 @@ export async function serve(
   const server = await startTestServer(setup, options);
   t.after(() => server.close());
   return server;
+}
+
+/**
+ * An Echo server advertising `maxConcurrentStreams` whose unary handler holds each call for `holdMs`
+ * and records how many ran at once (`mostAtOnce()`).
+ */
+export async function concurrencyCountingServer(t: TestContext, maxConcurrentStreams: number, holdMs: number) {
+  let running = 0;
+  let most = 0;
+  const { port } = await serve(
+    t,
+    (s) =>
+      s.addService(Echo, {
+        ...echoImpl,
+        unary: async (r) => {
+          most = Math.max(most, ++running);
+          await sleep(holdMs);
+          running--;
+          return { message: r.message };
+        },
+      }),
+    { maxConcurrentStreams },
+  );
+  return { port, mostAtOnce: () => most };
 }
 
 /**
