@@ -18,8 +18,8 @@ import {
 import { normalizeChannelOptions } from "./channel-args.js";
 import { ConnectivityState } from "./connectivity-state.js";
 import { interceptChannel } from "./interceptor.js";
-import { getResolver, registeredSchemes, type Resolver } from "./resolver.js";
-import { parseTarget, type Target } from "./target.js";
+import { resolveTarget, type Resolver } from "./resolver.js";
+import type { Target } from "./target.js";
 
 export type StateListener = (state: ConnectivityState) => void;
 
@@ -56,7 +56,14 @@ export interface WaitForReadyOptions {
   signal?: AbortSignal;
 }
 
-/** Opens a channel to `target` ("host:port", "dns:host:port", "ipv4:...", "ipv6:...", "unix:path"). */
+/**
+ * Opens a channel to `target` in gRPC naming syntax: "host:port", "dns:[//authority/]host[:port]",
+ * "ipv4:addr:port[,addr:port]", "ipv6:[addr]:port[,[addr]:port]", "unix:path", "unix:///abs/path",
+ * "unix-abstract:name", or a scheme added with `registerResolver`. A target is not a URL: for
+ * "https://host" write `createChannel("host:443", ChannelCredentials.tls())`. A malformed target (a
+ * URL, an unknown `scheme://`, a bad port, an empty string) throws a TypeError, or a RangeError for a
+ * port out of range, at once.
+ */
 export function createChannel(target: string, credentials?: ChannelCredentials, options?: ChannelOptions): Channel & CallHost {
   // gRPC channel-argument names ("grpc.keepalive_time_ms") become typed fields; unknown ones throw.
   const { interceptors, ...typed } = normalizeChannelOptions(options ?? {});
@@ -103,9 +110,9 @@ class GrpcChannel implements Channel, CallHost {
     readonly credentials: ChannelCredentials,
     private readonly options: ChannelOptions,
   ) {
-    this.parsed = parseTarget(target, registeredSchemes());
-    const resolver = getResolver(this.parsed.scheme);
-    if (!resolver) throw new Error(`no resolver for scheme "${this.parsed.scheme}" in target "${target}"`);
+    // A malformed target throws here, from createChannel, rather than failing every call later.
+    const { target: parsed, resolver } = resolveTarget(target);
+    this.parsed = parsed;
     this.resolver = resolver;
     this.authority = options.serverNameOverride ?? options.authority ?? resolver.authority?.(this.parsed) ?? this.parsed.endpoint;
     this.scheme = credentials.tls ? "https" : "http";

@@ -34,7 +34,10 @@ export function parseTarget(text: string, knownSchemes: ReadonlySet<string>): Ta
   return { scheme: "dns", authority: "", endpoint: text, original: text };
 }
 
-/** Splits "host:port", "[v6]:port", "host" into parts; `defaultPort` fills a missing port. */
+/**
+ * Splits "host:port", "[v6]:port", "host" into parts; `defaultPort` fills a missing port. A missing host
+ * is a TypeError; a port that is not a decimal number from 0 to 65535 a RangeError.
+ */
 export function splitHostPort(text: string, defaultPort: number | undefined): { host: string; port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   let host: string;
@@ -52,12 +55,43 @@ export function splitHostPort(text: string, defaultPort: number | undefined): { 
       host = text;
     }
   }
-  if (host === "") throw new Error(`target "${text}" has no host`);
+  if (host === "") throw new TypeError(`"${text}" has no host`);
   if (portText === undefined || portText === "") {
-    if (defaultPort === undefined) throw new Error(`target "${text}" has no port`);
+    if (defaultPort === undefined) throw new TypeError(`"${text}" has no port`);
     return { host, port: defaultPort };
   }
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`target "${text}" has an invalid port`);
+  // Digits only: Number() would also take " 80", "0x50" or "1e3".
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new RangeError(`the port "${portText}" of "${text}" is not a number from 0 to 65535`);
   return { host, port };
+}
+
+/** A dotted-quad IPv4 address ("127.0.0.1"). */
+export function isIPv4Literal(text: string): boolean {
+  const parts = text.split(".");
+  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+}
+
+/** An IPv6 address without brackets ("::1", "fe80::1%eth0", "::ffff:10.0.0.1"). */
+export function isIPv6Literal(text: string): boolean {
+  const zone = text.indexOf("%");
+  if (zone === 0 || zone === text.length - 1) return false;
+  let address = zone < 0 ? text : text.slice(0, zone);
+  // An embedded IPv4 address at the end counts as two groups.
+  let groups = 0;
+  const lastColon = address.lastIndexOf(":");
+  if (address.includes(".")) {
+    if (lastColon < 0 || !isIPv4Literal(address.slice(lastColon + 1))) return false;
+    address = address.slice(0, lastColon + 1) + "0:0";
+  }
+  const halves = address.split("::");
+  if (halves.length > 2) return false;
+  for (const half of halves) {
+    if (half === "") continue;
+    for (const group of half.split(":")) {
+      if (!/^[0-9a-f]{1,4}$/i.test(group)) return false;
+      groups++;
+    }
+  }
+  return halves.length === 2 ? groups <= 7 : groups === 8;
 }

@@ -4,8 +4,8 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
-import { Code, createChannel, createClient, registerResolver, unaryUnary } from "tsgrpc";
-import { registeredSchemes } from "../../src/client/resolver.js";
+import { ChannelCredentials, Code, createChannel, createClient, registerResolver, unaryUnary } from "tsgrpc";
+import { getResolver, registeredSchemes, resolveTarget } from "../../src/client/resolver.js";
 import { parseTarget, splitHostPort } from "../../src/client/target.js";
 import { Echo } from "../gen/echo_pb.js";
 import { channelFor, freePort, rawServer, rejectsWith } from "../helpers/client-fixtures.js";
@@ -85,10 +85,129 @@ test("splitHostPort: brackets, default ports, bare IPv6, bad ports", () => {
   assert.deepEqual(splitHostPort("::1", 443), { host: "::1", port: 443 });
   assert.deepEqual(splitHostPort("host", 443), { host: "host", port: 443 });
   assert.deepEqual(splitHostPort("host:8080", 443), { host: "host", port: 8080 });
-  assert.throws(() => splitHostPort("host:99999", 443));
-  assert.throws(() => splitHostPort("host:abc", 443));
-  assert.throws(() => splitHostPort(":80", 443));
-  assert.throws(() => splitHostPort("host", undefined));
+  assert.throws(() => splitHostPort("host:99999", 443), RangeError);
+  assert.throws(() => splitHostPort("host:abc", 443), RangeError);
+  // Number() would take these; a port is decimal digits only.
+  for (const port of ["0x50", " 80", "1e3", "+80", "-1", "80.0"]) assert.throws(() => splitHostPort(`host:${port}`, 443), RangeError, port);
+  assert.throws(() => splitHostPort(":80", 443), TypeError);
+  assert.throws(() => splitHostPort("host", undefined), TypeError);
+});
+
+// ---- validation when the channel is created -----------------------------------------------------------
+
+const ACCEPTED_FORMS =
+  /Accepted forms: host:port, dns:\[\/\/authority\/\]host\[:port\], ipv4:addr:port\[,addr:port\.\.\.\], ipv6:\[addr\]:port\[,\[addr\]:port\.\.\.\], unix:path, unix:\/\/\/absolute\/path, unix-abstract:name/;
+
+/** Asserts createChannel(target) throws at once an error of `type` whose message matches `reason` and lists the accepted forms. */
+function assertRejected(target: string, type: typeof TypeError | typeof RangeError, reason: RegExp): void {
+  assert.throws(
+    () => createChannel(target),
+    (err: unknown) => {
+      assert.ok(err instanceof type, `${JSON.stringify(target)}: expected a ${type.name}, got ${String(err)}`);
+      assert.ok(err.message.startsWith(`invalid channel target "${target}": `), err.message);
+      assert.match(err.message, reason, JSON.stringify(target));
+      assert.match(err.message, ACCEPTED_FORMS, JSON.stringify(target));
+      return true;
+    },
+  );
+}
+
+test("createChannel throws at once for a URL, saying what to write instead", () => {
+  assertRejected("http://host:50051", TypeError, /not a URL: write "host:50051"/);
+  assertRejected("HTTP://host:50051/some/path", TypeError, /not a URL: write "host:50051"/);
+  assertRejected("https://host:443", TypeError, /write "host:443" and pass TLS credentials.*createChannel\("host:443", ChannelCredentials\.tls\(\)\)/);
+  assertRejected("https://example.com", TypeError, /write "example.com:443"/);
+  // The advice is real: that credentials factory exists.
+  assert.equal(typeof ChannelCredentials.tls, "function");
+  assertRejected("foo://x", TypeError, /unknown scheme "foo"/);
+});
+
+test("createChannel throws at once for bad ports, empty targets and malformed addresses", () => {
+  assertRejected("host:99999", RangeError, /port "99999"/);
+  assertRejected("localhost:abc", RangeError, /port "abc"/);
+  assertRejected("localhost:notaport", RangeError, /port "notaport"/);
+  assertRejected("dns:///host:70000", RangeError, /port "70000"/);
+  assertRejected("ipv4:127.0.0.1:notaport", RangeError, /port "notaport"/);
+  assertRejected("ipv4:127.0.0.1:1,127.0.0.1:99999", RangeError, /port "99999"/);
+  assertRejected("host:50051/path", RangeError, /port "50051\/path"/);
+  assertRejected("", TypeError, /empty/);
+  assertRejected("   ", TypeError, /empty/);
+  assertRejected("dns:", TypeError, /no host/);
+  assertRejected(":50051", TypeError, /no host/);
+  assertRejected("dns://host:50051", TypeError, /names a DNS server, not a host: write "dns:\/\/\/host:50051" or "host:50051"/);
+  assertRejected("host name:80", TypeError, /not a valid host name/);
+  assertRejected("a:b:c", TypeError, /neither a host name nor an IPv6 address/);
+  assertRejected("[not-v6]:80", TypeError, /neither a host name nor an IPv6 address/);
+  assertRejected("ipv4:localhost:1", TypeError, /"localhost" is not an IPv4 address/);
+  assertRejected("ipv4:127.0.0:1", TypeError, /not an IPv4 address/);
+  assertRejected("ipv4:256.0.0.1:1", TypeError, /not an IPv4 address/);
+  assertRejected("ipv6:127.0.0.1:1", TypeError, /not an IPv6 address/);
+  assertRejected("ipv6:[1::2::3]:1", TypeError, /not an IPv6 address/);
+  assertRejected("unix:", TypeError, /no socket path/);
+  assertRejected("unix://relative/grpc.sock", TypeError, /write "unix:\/\/\/relative\/grpc.sock" or "unix:relative\/grpc.sock"/);
+  assertRejected("unix-abstract:", TypeError, /no abstract socket name/);
+  assertRejected("unix:/tmp/a\0b", TypeError, /NUL/);
+  assert.throws(() => createChannel(undefined as unknown as string), TypeError);
+});
+
+test("every documented form is accepted; with no port, dns, ipv4 and ipv6 use 443 (naming.md)", async () => {
+  const good = [
+    "localhost:50051",
+    "127.0.0.1:50051",
+    "[::1]:50051",
+    "::1",
+    "example.com",
+    "host:",
+    "my_host-1.example:1",
+    "dns:localhost:50051",
+    "dns:///localhost:50051",
+    "dns://8.8.8.8/example.com:443",
+    "DNS:host:1",
+    "ipv4:127.0.0.1:1,10.0.0.2:2",
+    "ipv4:127.0.0.1",
+    "ipv6:[::1]:50051,[fe80::1%eth0]:2",
+    "ipv6:::1",
+    "ipv6:[::ffff:10.0.0.1]:3",
+    "ipv6:[1:2:3:4:5:6:7:8]:4",
+    "unix:/tmp/grpc.sock",
+    "unix:relative/grpc.sock",
+    "unix:///tmp/grpc.sock",
+    "unix-abstract:my-name",
+  ];
+  for (const target of good) {
+    const channel = createChannel(target); // connects only on the first call: nothing to wait for
+    assert.equal(channel.target, target);
+    channel.close();
+  }
+  const portOf = async (target: string): Promise<unknown[]> => {
+    const { target: parsed, resolver } = resolveTarget(target);
+    return (await resolver.resolve(parsed)).map((address) => ("port" in address ? address.port : undefined));
+  };
+  assert.deepEqual(await portOf("ipv4:127.0.0.1"), [443]);
+  assert.deepEqual(await portOf("ipv6:::1"), [443]);
+  assert.deepEqual(await portOf("ipv6:[::1]"), [443]);
+  assert.ok((await portOf("dns:localhost")).every((port) => port === 443));
+  assert.ok((await portOf("localhost")).every((port) => port === 443));
+});
+
+test("registered resolvers check their own syntax: validate() or nothing; their schemes win over the URL check", () => {
+  registerResolver({
+    scheme: "validating-test",
+    validate(target) {
+      if (!/^svc-\d+$/.test(target.endpoint)) throw new TypeError(`"${target.endpoint}" is not svc-<number>`);
+      if (target.endpoint === "svc-0") throw new RangeError("svc-0 does not exist");
+    },
+    resolve: async () => [],
+  });
+  registerResolver({ scheme: "anything-test", resolve: async () => [] });
+  createChannel("validating-test:svc-1").close();
+  assertRejected("validating-test:nope", TypeError, /"nope" is not svc-<number>/);
+  assertRejected("validating-test:svc-0", RangeError, /svc-0 does not exist/);
+  // The accepted forms name the registered schemes too.
+  assertRejected("foo://x", TypeError, /, validating-test:\.\.\., anything-test:\.\.\./);
+  // No validate(): anything goes, even what DNS would refuse, and a "scheme://" form of its own.
+  for (const target of ["anything-test:not a host:99999", "anything-test://authority/path?x", "anything-test:"]) createChannel(target).close();
+  assert.ok(getResolver("anything-test"));
 });
 
 // ---- end to end -------------------------------------------------------------------------------------
@@ -158,9 +277,9 @@ test(":authority is the target's host:port, or what the resolver says", T, async
   assert.deepEqual(authorities, [`127.0.0.1:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, "svc.internal"]);
 });
 
-test("a missing unix socket and bad ports fail UNAVAILABLE, not with a crash", T, async (t) => {
+test("a well-formed target nobody answers at fails UNAVAILABLE (a missing unix socket, a closed port)", T, async (t) => {
   const dir = tempDir(t);
-  for (const target of [`unix:${join(dir, "nobody-here.sock")}`, "localhost:notaport", "ipv4:127.0.0.1:notaport"]) {
+  for (const target of [`unix:${join(dir, "nobody-here.sock")}`, `ipv4:127.0.0.1:${await freePort()}`]) {
     const client = createClient(Echo, channelFor(t, target));
     await rejectsWith(client.unary({}), Code.UNAVAILABLE);
   }
