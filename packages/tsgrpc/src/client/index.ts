@@ -16,7 +16,13 @@ export {
   type ClientStreamingCallable,
   type BidiStreamingCallable,
 } from "./callables.js";
-export { createClient, type Client, type ClientMethod } from "./typed-client.js";
+export {
+  createClient,
+  type Client,
+  type ClientMethod,
+  type DynamicClientMethod,
+  type DynamicCall,
+} from "./typed-client.js";
 export { registerResolver, type Resolver } from "./resolver.js";
 export type { Target } from "./target.js";
 export type { BackoffOptions } from "./backoff.js";

@@ -3,6 +3,8 @@ import type { MethodDefinition } from "../core/method.js";
 import {
   isServiceDefinition,
   protobufService,
+  type DynamicMessage,
+  type DynamicMessageInit,
   type RequestInitOf,
   type ResponseOf,
   type ServiceDefinition,
@@ -21,8 +23,14 @@ import {
   type UnaryCall,
 } from "./calls.js";
 
-/** The client method of a protobuf method, by its kind. Requests may be messages or plain init objects. */
-export type ClientMethod<M extends DescMethod> = M extends { methodKind: "unary" }
+/**
+ * The client method of a protobuf method, by its kind. Requests may be messages or plain init objects.
+ * A method whose kind and message types are not known to the type system (a service typed as plain
+ * `DescService`, e.g. loaded at run time) gets the one loose shape `DynamicClientMethod`.
+ */
+export type ClientMethod<M extends DescMethod> = DescMethod extends M
+  ? DynamicClientMethod
+  : M extends { methodKind: "unary" }
   ? (request: RequestInitOf<M>, options?: CallOptions) => UnaryCall<ResponseOf<M>>
   : M extends { methodKind: "server_streaming" }
     ? (request: RequestInitOf<M>, options?: CallOptions) => StreamingCall<ResponseOf<M>>
@@ -31,6 +39,35 @@ export type ClientMethod<M extends DescMethod> = M extends { methodKind: "unary"
       : M extends { methodKind: "bidi_streaming" }
         ? (requests: RequestStream<RequestInitOf<M>>, options?: CallOptions) => StreamingCall<ResponseOf<M>>
         : never;
+
+/**
+ * A call of a method whose kind is known only at run time: typed as both a unary call (await it for the
+ * response) and a streaming call (iterate it for the responses), since the type system cannot tell which.
+ * At run time it is one of the two, by the method's `methodKind`: a unary or client-streaming call is a
+ * promise (iterating it throws "is not async iterable"), a server-streaming or bidi call an async
+ * iterable (awaiting it just gives the call back, so do not). Its CallInfo (headers, trailers, status) is
+ * there either way.
+ */
+export type DynamicCall = UnaryCall<DynamicMessage> & StreamingCall<DynamicMessage>;
+
+/**
+ * The client method of a method whose kind and message types are known only at run time: what a client
+ * for a plain `DescService` has, e.g. `createClient(loadProtos(...).service("routeguide.RouteGuide"),
+ * channel)`. Every method takes a request (a message or a plain object with fields by their camelCase
+ * localName) or, for the client-streaming and bidi kinds, a stream of them (array, iterable or async
+ * iterable), and returns a DynamicCall whose responses are DynamicMessage: real protobuf-es messages whose
+ * field values are typed `unknown` (checked where used, or converted with `toJson(method.output, m)`).
+ * The method's real kind decides at run time: a stream passed to a unary or server-streaming method
+ * fails the call INTERNAL ("could not serialize the request"), one request passed to a client-streaming
+ * or bidi method fails it CANCELLED ("the request stream failed").
+ * For precise types, generate code with protoc-gen-es: a `GenService` gets typed methods per kind.
+ * With `noUncheckedIndexedAccess`, methods of such a client read as possibly undefined (the names are
+ * not known to the type system either): call them as `client.getFeature!(...)`.
+ */
+export type DynamicClientMethod = (
+  request: DynamicMessageInit | RequestStream<DynamicMessageInit>,
+  options?: CallOptions,
+) => DynamicCall;
 
 /** A typed client: one method per RPC, named in camelCase (reference: the generated `XStub`). */
 export type Client<S extends DescService> = {

@@ -4,6 +4,8 @@ export {
   type ResponseOf,
   type RequestInitOf,
   type ResponseInitOf,
+  type DynamicMessage,
+  type DynamicMessageInit,
   protobufService,
   protobufMethod,
   isServiceDefinition,
