@@ -29,7 +29,10 @@ export async function runHandler(call: ServerCall, method: MethodHandler, contex
         let response = method.handler(request as never, context);
         if (isThenable(response)) response = await response;
         if (call.isFinished) return;
+        // A handler that set a failure status sends no message, whatever it returned; one that returned
+        // nothing without a failure status is a bug in it, reported as such (never an empty message).
         if (!isFailureSet(context)) {
+          if (response === undefined) throw noResponse(call.path);
           const flushed = call.sendMessage(encode(method, response), context.takeCompressNext());
           if (flushed) await flushed;
         }
@@ -108,6 +111,14 @@ export function encode(method: MethodHandler, response: unknown): Uint8Array {
   } catch (err) {
     throw new RpcError(Code.INTERNAL, `could not serialize response: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A unary or client-streaming handler that resolved with no response (undefined) and set no failure
+ * status: INTERNAL, naming the method, rather than an empty message that would hide the bug.
+ */
+export function noResponse(path: string, detail = ""): RpcError {
+  return new RpcError(Code.INTERNAL, `handler for ${path} returned no response${detail}`);
 }
 
 export function isFailureSet(context: CallContext): boolean {

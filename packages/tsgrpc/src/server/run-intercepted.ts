@@ -5,7 +5,7 @@ import { RpcError } from "../core/rpc-error.js";
 import type { Status } from "../core/status.js";
 import type { MessageQueue } from "../internal/message-queue.js";
 import type { MethodHandler } from "./method-handler.js";
-import { encode, isFailureSet, readOne, sendAll, statusOnReturn, statusOnThrow } from "./run-handler.js";
+import { encode, isFailureSet, noResponse, readOne, sendAll, statusOnReturn, statusOnThrow } from "./run-handler.js";
 import type { ServerCall } from "./server-call.js";
 import type { CallContext } from "./server-context.js";
 import { trackCallState, type InterceptedCallState, type ServerCallDetails, type ServerCallFn, type ServerCallResult } from "./server-interceptor.js";
@@ -93,9 +93,8 @@ async function sendResponses(call: ServerCall, state: InterceptedCallState, resu
     response = r;
   }
   if (call.isFinished || isFailureSet(context)) return;
-  if (count !== 1) {
-    throw new RpcError(Code.INTERNAL, `${call.path}: ${count === 0 ? "no response" : "more than one response"} for a ${state.kind} method`);
-  }
+  if (count === 0) throw noResponse(call.path, " (or an interceptor dropped it)");
+  if (count > 1) throw new RpcError(Code.INTERNAL, `${call.path}: more than one response for a ${state.kind} method`);
   await call.sendMessage(encode(state.handler, response), context.takeCompressNext());
 }
 

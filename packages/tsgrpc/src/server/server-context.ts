@@ -2,6 +2,7 @@ import { Code } from "../core/code.js";
 import { timeRemaining, type Deadline } from "../core/deadline.js";
 import { Metadata, type MetadataInit } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
+import type { CompressionName } from "../protocol/compression.js";
 import type { ServerCall } from "./server-call.js";
 import { authContextOf, type AuthContext } from "./auth-context.js";
 
@@ -41,7 +42,7 @@ export interface ServerContext {
    * The response head names the encoding, so this must come before it is sent (the first response or
    * `sendHeaders`); later it throws, which ends the call INTERNAL unless the handler catches it.
    */
-  setCompression(name: string): void;
+  setCompression(name: CompressionName): void;
   /**
    * Sends the next response message uncompressed (compressed flag 0) even when the call compresses
    * (`disable_next_message_compression`). Applies to one message only.
@@ -125,7 +126,7 @@ export class CallContext implements ServerContext {
     throw new RpcError(code, details, metadata === undefined ? undefined : Metadata.from(metadata));
   }
 
-  setCompression(name: string): void {
+  setCompression(name: CompressionName): void {
     this.call.setResponseCompression(name);
   }
 

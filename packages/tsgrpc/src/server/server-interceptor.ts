@@ -93,16 +93,22 @@ async function callHandler(call: ServerCallDetails): Promise<ServerCallResult> {
   }
   state.handler = handler;
   const context = call.context;
+  // A unary or client-streaming handler that returned nothing has no response to pass back (see
+  // UnaryHandler): the interceptors see none, and the call ends with its status or INTERNAL.
   switch (handler.kind) {
     case "unary":
-      return { responses: [await handler.handler(await onlyRequest(call), context)] };
+      return { responses: oneOrNone(await handler.handler(await onlyRequest(call), context)) };
     case "server_streaming":
       return { responses: (await handler.handler(await onlyRequest(call), context)) ?? [] };
     case "client_streaming":
-      return { responses: [await handler.handler(asAsync(call.requests), context)] };
+      return { responses: oneOrNone(await handler.handler(asAsync(call.requests), context)) };
     case "bidi_streaming":
       return { responses: (await handler.handler(asAsync(call.requests), context)) ?? [] };
   }
+}
+
+function oneOrNone(response: unknown): unknown[] {
+  return response === undefined ? [] : [response];
 }
 
 async function onlyRequest(call: ServerCallDetails): Promise<unknown> {

@@ -2,7 +2,7 @@ import { Code } from "../core/code.js";
 import { Metadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import { buildTrailersOnly } from "../protocol/headers.js";
-import { acceptEncodingHeader, getCompressor } from "../protocol/compression.js";
+import { acceptEncodingHeader, getCompressor, type CompressionName } from "../protocol/compression.js";
 import { listenHttp2, type ServerListener } from "../transport/http2/server-listener.js";
 import type { Http2Tuning, ServerConnectionOptions, ServerTransportStream, SocketAddress } from "../transport/transport.js";
 import { admitRequest } from "./admit-request.js";
@@ -36,7 +36,7 @@ export interface ServerOptions extends Http2Tuning, ServerConnectionOptions, Ser
   /** Largest response message sent (default unlimited). */
   maxSendMessageLength?: number;
   /** Response compression used whenever the client accepts it ("gzip", "deflate"; default identity). */
-  compression?: string;
+  compression?: CompressionName;
 }
 
 export interface ShutdownOptions {
