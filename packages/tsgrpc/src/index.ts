@@ -4,5 +4,5 @@ export * from "./core/index.js";
 export * from "./protobuf/index.js";
 export * from "./server/index.js";
 export * from "./client/index.js";
-export { type Compressor, registerCompressor } from "./protocol/compression.js";
+export { type Compressor, type CompressionName, registerCompressor } from "./protocol/compression.js";
 export { createPushable, type Pushable } from "./internal/pushable.js";

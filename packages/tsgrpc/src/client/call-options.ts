@@ -1,4 +1,5 @@
 import type { MetadataInit } from "../core/metadata.js";
+import type { CompressionName } from "../protocol/compression.js";
 import type { CallCredentials } from "./call-credentials.js";
 
 /** Per-call options (reference: the keyword arguments of a multi-callable). */
@@ -14,7 +15,7 @@ export interface CallOptions {
   /** Wait for the channel to become READY instead of failing fast while it is in TRANSIENT_FAILURE. */
   waitForReady?: boolean;
   /** Request compression for this call ("gzip", "deflate", "identity"); default: the channel's. */
-  compression?: string;
+  compression?: CompressionName;
   /**
    * Call credentials for this call, after the channel's own (reference: the `credentials` argument). Only
    * sent on a TLS or local channel; on an insecure one the call fails UNAUTHENTICATED.

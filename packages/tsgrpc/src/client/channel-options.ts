@@ -1,3 +1,4 @@
+import type { CompressionName } from "../protocol/compression.js";
 import type { ClientKeepaliveOptions, Http2Tuning } from "../transport/transport.js";
 import type { BackoffOptions } from "./backoff.js";
 import type { ChannelArgs } from "./channel-args.js";
@@ -11,7 +12,7 @@ export interface ChannelOptions extends Http2Tuning, ClientKeepaliveOptions, Cha
    */
   interceptors?: readonly ClientInterceptor[];
   /** Request compression for calls that do not choose one ("gzip", "deflate"; default identity). */
-  compression?: string;
+  compression?: CompressionName;
   /** Largest response message accepted, after decompression (default 4 MiB). */
   maxReceiveMessageLength?: number;
   /** Largest request message sent (default unlimited). */

@@ -1,6 +1,7 @@
 import type { Deadline } from "../core/deadline.js";
 import { Metadata, type MetadataInit } from "../core/metadata.js";
 import type { Deserializer, MethodKind, Serializer } from "../core/method.js";
+import type { CompressionName } from "../protocol/compression.js";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { okStatus, statusFromError, type Status } from "../core/status.js";
@@ -37,7 +38,7 @@ export interface ClientCallDetails<Req = unknown, Res = unknown> {
   readonly deadline: Deadline;
   readonly waitForReady: boolean;
   /** Request compression ("gzip", "deflate", "identity"); undefined takes the channel's. */
-  readonly compression: string | undefined;
+  readonly compression: CompressionName | undefined;
   /** Call credentials (after the channel's own); undefined: none for this call. */
   readonly credentials: CallCredentials | undefined;
   /** Aborts when the caller cancels the call (or stops reading its responses). */

@@ -1,3 +1,4 @@
+import type { CompressionName } from "../protocol/compression.js";
 import type { ArgRule, ArgTable } from "./grpc-args.js";
 
 /**
@@ -74,7 +75,7 @@ type ValueType<R> = R extends { value: "bool" }
   : R extends { value: "string" }
     ? string
     : R extends { value: "compression" }
-      ? number | string
+      ? number | CompressionName
       : R extends { value: string }
         ? number
         : R extends { ignored: string }

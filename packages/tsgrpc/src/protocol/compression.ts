@@ -14,6 +14,15 @@ export interface Compressor {
   decompress(data: Uint8Array, maxLength: number): Uint8Array;
 }
 
+/**
+ * A message compression name, wherever one is chosen (call, channel and server options,
+ * `ctx.setCompression`): the built-in "identity", "gzip" and "deflate", which editors offer, or the
+ * name of any compressor added with `registerCompressor`. The `string & {}` keeps every other string
+ * allowed without collapsing the type to `string`. Names are checked at run time, as before: an unknown
+ * one throws where it is used.
+ */
+export type CompressionName = "identity" | "gzip" | "deflate" | (string & {});
+
 const compressors = new Map<string, Compressor>();
 
 /** `grpc-accept-encoding` is sent on every call: built once per change of the registry. */

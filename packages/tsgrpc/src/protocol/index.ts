@@ -10,6 +10,7 @@ export {
 export { codeFromHttpStatus, codeFromRstStream, Http2ErrorCode } from "./status-mapping.js";
 export {
   type Compressor,
+  type CompressionName,
   registerCompressor,
   getCompressor,
   supportedEncodings,
