@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The committed generated code, listed in scripts/generated-code.json, made by `tsgrpc generate`.
+// The committed generated code, listed in scripts/generated-code.json, made by `tsgrpc generate` (the
+// built command: run `npm run build` first; `npm install` does).
 //   node scripts/generated-code.mjs check   fails when a committed file differs from what the generator
 //                                           makes of its .proto files today (CI runs this)
 //   node scripts/generated-code.mjs write   regenerates every listed folder in place
@@ -31,7 +32,7 @@ let drift = 0;
 for (const entry of entries) {
   const scratch = mkdtempSync(join(tmpdir(), "tsgrpc-gen-"));
   try {
-    const args = ["--import", "tsx", "packages/cli/src/main.ts", "generate", ...entry.includes.flatMap((i) => ["-I", i]), "--out", scratch, ...entry.files];
+    const args = ["packages/cli/bin/tsgrpc.mjs", "generate", ...entry.includes.flatMap((i) => ["-I", i]), "--out", scratch, ...entry.files];
     const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
     if (run.status !== 0) {
       console.error(`generating ${entry.out} failed:\n${run.stdout}${run.stderr}`);

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The test command (`npm test`): every *.test.ts under packages/*/test and examples/*/test, run by
-// node's own test runner with TypeScript through tsx. Each test file runs in its own process; a file
-// that leaves a server, socket or timer open never exits, so a whole-run limit turns a hang into a failure.
+// The test command (`npm test`): builds every package (scripts/build.mjs), then runs every *.test.ts under
+// packages/*/test and examples/*/test with node's own test runner, TypeScript through tsx. Test files
+// import the workspace packages' sources (the "tsgrpc-source" export condition); the programs they start
+// (examples, interop client and server, the installed-package test) run the compiled dist/ code, as users
+// run them. Each test file runs in its own process; a file that leaves a server, socket or timer open
+// never exits, so a whole-run limit turns a hang into a failure.
 // node applies --test-timeout to each file as a whole (tests inside set their own, shorter timeouts).
 // Usage: node scripts/run-tests.mjs [filter...]   (filters match file paths, e.g. "interop" or "envelope")
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +23,7 @@ function findTests(dir, out = []) {
     return out;
   }
   for (const name of entries) {
-    if (name === "node_modules" || name === "gen") continue;
+    if (name === "node_modules" || name === "gen" || name === "fixtures") continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) findTests(path, out);
     else if (name.endsWith(".test.ts")) out.push(path);
@@ -28,6 +31,7 @@ function findTests(dir, out = []) {
   return out;
 }
 
+// Each package's test/ folder, and the repository's own test/ (tests of the packages as installed).
 const roots = ["packages", "examples"].flatMap((top) => {
   try {
     return readdirSync(join(root, top)).map((name) => join(root, top, name, "test"));
@@ -35,6 +39,7 @@ const roots = ["packages", "examples"].flatMap((top) => {
     return [];
   }
 });
+roots.push(join(root, "test"));
 const filters = process.argv.slice(2);
 const files = roots
   .flatMap((dir) => findTests(dir))
@@ -47,9 +52,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const build = spawnSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=300000", ...files],
+  ["--conditions=tsgrpc-source", "--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=300000", ...files],
   { cwd: root, stdio: "inherit" },
 );
 const limit = setTimeout(() => {

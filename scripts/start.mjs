@@ -23,9 +23,9 @@ function freePort() {
   });
 }
 
-/** Runs a TypeScript entry point of the repository with a prefix on each output line. */
+/** Runs a compiled program of the repository (dist/, built by `npm start`) with a prefix on each output line. */
 function run(label, file, args) {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [file, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const prefix = (stream, out) => {
     let rest = "";
     stream.on("data", (chunk) => {
@@ -71,16 +71,16 @@ process.on("SIGINT", () => {
 async function main() {
   const [routePort, usersPort, webPort] = [await freePort(), await freePort(), await freePort()];
   console.log("tsgrpc examples: starting the RouteGuide server, the Users server and the Users web app\n");
-  const routeServer = run("route_guide server", "examples/route_guide/src/server.ts", [`--port=${routePort}`]);
-  const usersServer = run("users server", "examples/users/src/server.ts", [`--port=${usersPort}`]);
-  const web = run("users web", "examples/users/src/web.ts", [`--port=${webPort}`, `--target=127.0.0.1:${usersPort}`]);
+  const routeServer = run("route_guide server", "examples/route_guide/dist/src/server.js", [`--port=${routePort}`]);
+  const usersServer = run("users server", "examples/users/dist/src/server.js", [`--port=${usersPort}`]);
+  const web = run("users web", "examples/users/dist/src/web.js", [`--port=${webPort}`, `--target=127.0.0.1:${usersPort}`]);
   await Promise.all([waitForPort(routePort, routeServer), waitForPort(usersPort, usersServer), waitForPort(webPort, web)]);
 
   let failures = 0;
   console.log("\n== RouteGuide client: all four call kinds ==");
-  failures += (await run("route_guide client", "examples/route_guide/src/client.ts", [`--target=127.0.0.1:${routePort}`]).exited) === 0 ? 0 : 1;
+  failures += (await run("route_guide client", "examples/route_guide/dist/src/client.js", [`--target=127.0.0.1:${routePort}`]).exited) === 0 ? 0 : 1;
   console.log("\n== Users client: CreateUser with metadata, GetUsers streaming ==");
-  failures += (await run("users client", "examples/users/src/client.ts", [`--target=127.0.0.1:${usersPort}`]).exited) === 0 ? 0 : 1;
+  failures += (await run("users client", "examples/users/dist/src/client.js", [`--target=127.0.0.1:${usersPort}`]).exited) === 0 ? 0 : 1;
 
   console.log(`\n== Users web app: GET http://127.0.0.1:${webPort}/users/ (streamed JSON) ==`);
   try {

@@ -6,19 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { failOnLeakedHandles } from "../../../packages/tsgrpc/test/helpers/leak-check.js";
-import { spawnTs, startCliServer } from "./helpers/processes.js";
+import { spawnProgram, startCliServer } from "./helpers/processes.js";
 
 failOnLeakedHandles();
 
 const T = { timeout: 45_000 };
-const CLIENT = "examples/route_guide/src/client.ts";
-const SERVER = "examples/route_guide/src/server.ts";
+const CLIENT = "examples/route_guide/dist/src/client.js";
+const SERVER = "examples/route_guide/dist/src/server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "route-guide-cli-errors-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const runClient = (t: TestContext, args: string[]) => spawnTs(t, "route_guide client", CLIENT, args).waitForExit(30_000);
-const runServer = (t: TestContext, args: string[]) => spawnTs(t, "route_guide server", SERVER, args).waitForExit(30_000);
+const runClient = (t: TestContext, args: string[]) => spawnProgram(t, "route_guide client", CLIENT, args).waitForExit(30_000);
+const runServer = (t: TestContext, args: string[]) => spawnProgram(t, "route_guide server", SERVER, args).waitForExit(30_000);
 
 /** A port nobody listens on right now. */
 function freePort(): Promise<number> {

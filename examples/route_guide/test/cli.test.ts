@@ -13,12 +13,12 @@ import { DEMO_NOTES, DEMO_RECTANGLE, randomRoute, seededRandom } from "../src/de
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { RouteGuide, type RouteNoteSchema } from "../src/gen/route_guide_pb.js";
 import { assertCliOutput, EDGE_CASE_DB, expectedCliLines, plainFeature, plainNote, plainPoint, type F } from "./helpers/expected.js";
-import { spawnChild, spawnTs, startCliServer, type Child } from "./helpers/processes.js";
+import { spawnChild, spawnProgram, startCliServer, type Child } from "./helpers/processes.js";
 
 failOnLeakedHandles();
 
 const T = { timeout: 45_000 };
-const CLIENT = "examples/route_guide/src/client.ts";
+const CLIENT = "examples/route_guide/dist/src/client.js";
 
 const dir = mkdtempSync(join(tmpdir(), "route-guide-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +35,7 @@ function expectedOutput(db: F[], dbPath: string, seed: number): string[] {
 }
 
 async function runClient(t: import("node:test").TestContext, args: string[]) {
-  return spawnTs(t, "route_guide client", CLIENT, args).waitForExit(30_000);
+  return spawnProgram(t, "route_guide client", CLIENT, args).waitForExit(30_000);
 }
 
 test("client CLI -> server CLI: the four demos print what the database says, SIGTERM stops the server", T, async (t) => {

@@ -38,7 +38,7 @@ import {
   type N,
   type P,
 } from "./helpers/expected.js";
-import { spawnTs, startCliServer, type Exit } from "./helpers/processes.js";
+import { spawnProgram, startCliServer, type Exit } from "./helpers/processes.js";
 import { removePythonStubs, runPythonClient, skipWithoutPython, startPythonServer, type ClientRecord } from "./helpers/python.js";
 import { serveRouteGuide } from "./helpers/serve.js";
 
@@ -190,7 +190,7 @@ test("tsgrpc runDemos -> Python grpcio server (shipped database)", T, async (t) 
 test("the example's client CLI -> Python grpcio server: output and exit status", T, async (t) => {
   if (skipWithoutPython(t)) return;
   const { port } = await startPythonServer(t, DEFAULT_DB_PATH);
-  const child = spawnTs(t, "route_guide client", "examples/route_guide/src/client.ts", [`--target=127.0.0.1:${port}`, "--seed=31337", "--max-delay-ms=0"]);
+  const child = spawnProgram(t, "route_guide client", "examples/route_guide/dist/src/client.js", [`--target=127.0.0.1:${port}`, "--seed=31337", "--max-delay-ms=0"]);
   const exit = await child.waitForExit(30_000);
   assert.equal(exit.code, 0, `client failed:\n${exit.stdout}\n${exit.stderr}`);
   assert.match(exit.stdout, new RegExp(`^RouteGuide client calling 127\\.0\\.0\\.1:${port} \\(route seed 31337\\)$`, "m"));

@@ -158,9 +158,9 @@ function collectLines(stream: NodeJS.ReadableStream, into: string[], onLine: () 
   });
 }
 
-/** `node --import tsx <script> ...args`: one of the example's programs, run the way the npm scripts do. */
+/** `node examples/users/dist/src/<script>.js ...args`: one of the example's compiled programs, as the npm scripts run it. */
 export function startExample(script: "server" | "client" | "web", args: readonly string[]): Proc {
-  return new Proc(`users ${script}`, process.execPath, ["--import", "tsx", `examples/users/src/${script}.ts`, ...args]);
+  return new Proc(`users ${script}`, process.execPath, [`examples/users/dist/src/${script}.js`, ...args]);
 }
 
 /** `npm run --silent users:<script> -- ...args`, in its own process group so it can be stopped as a whole. */

@@ -12,13 +12,13 @@ import { dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
-import { compileProcesses } from "./compile-processes.js";
 import { STREAM_COUNT, STREAM_PATH, UNARY_PATH, grpcFrame, payloadOf, streamRequestOf } from "./bench-service.js";
 import { numberFlag, parseFlags, stringFlag } from "./flags.js";
 import { PayloadSchema, StreamRequestSchema } from "./gen/bench_pb.js";
 import type { LoadResult } from "./load/load.js";
 
-const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+// This file runs compiled, as dist/src/run.js (`npm run bench` builds the workspace first).
+const PACKAGE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const RESULTS_FILE = join(PACKAGE_DIR, "results", "latest.json");
 
 // ---- what is measured -----------------------------------------------------------------------------------
@@ -186,14 +186,13 @@ function pinned(cpu: number | undefined, command: string, args: string[]): [stri
   return cpu === undefined ? [command, args] : ["taskset", ["-c", String(cpu), command, ...args]];
 }
 
-/** The compiled programs (compile-processes.ts), made once before the first measurement. */
-let compiledPrograms: Map<string, string> | undefined;
-
-/** `node <compiled program> args`; `program` is one of PROCESS_PROGRAMS. */
+/**
+ * `node dist/<program>.js args`: the program as the build compiled it, importing tsgrpc's published
+ * build (packages/tsgrpc/dist) exactly as an application that installed it would; @grpc/grpc-js runs as
+ * its published code too.
+ */
 function nodeScript(program: string, args: string[] = []): [string, string[]] {
-  const file = compiledPrograms?.get(program);
-  if (file === undefined) throw new Error(`${program} was not compiled`);
-  return [process.execPath, [file, ...args]];
+  return [process.execPath, [join(PACKAGE_DIR, "dist", `${program}.js`), ...args]];
 }
 
 /** Keeps the last few KB of a child's stderr for error messages. */
@@ -415,9 +414,6 @@ async function main(): Promise<void> {
     env.h2loadFiles.set("unary", unaryFile);
     env.h2loadFiles.set("stream", streamFile);
   }
-
-  compiledPrograms = await compileProcesses(PACKAGE_DIR, join(PACKAGE_DIR, ".build"));
-  process.stdout.write("programs compiled to JavaScript with esbuild (packages/bench/.build), as a published package would run\n");
 
   const schedules = Array.from({ length: settings.repeats }, (_, r) => scheduleOf(rows, r));
   const total = schedules.reduce((n, s) => n + s.length, 0);

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Entry of the `tsgrpc` command: loads the TypeScript sources through tsx.
-import { register } from "tsx/esm/api";
+// Entry of the `tsgrpc` command.
+import { main } from "../dist/esm/main.js";
 
-register();
-const { main } = await import("../src/main.ts");
 process.exitCode = await main(process.argv.slice(2));

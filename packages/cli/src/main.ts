@@ -1,6 +1,7 @@
 import { ProtoError } from "@tsgrpc/proto-loader";
 import { generate } from "./generate.js";
 import { parseGenerateArgs, UsageError, USAGE } from "./args.js";
+import { missingRuntimeHint } from "./runtime-check.js";
 
 /** Runs the `tsgrpc` command; returns the exit code. Errors are reported as text, never a stack trace. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -11,8 +12,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     if (command === "generate") {
-      const written = await generate(parseGenerateArgs(rest));
+      const args = parseGenerateArgs(rest);
+      const written = await generate(args);
       for (const file of written) console.log(`wrote ${file}`);
+      const hint = missingRuntimeHint(args.out);
+      if (hint) console.error(hint);
       return 0;
     }
     throw new UsageError(`unknown command "${command}"`);
@@ -30,7 +34,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// Run directly (`node --import tsx src/main.ts ...`) as well as through bin/tsgrpc.mjs.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await main(process.argv.slice(2));
-}

@@ -44,13 +44,14 @@ interface Program {
   file: string;
 }
 
-const node = (file: string): Program => ({ command: process.execPath, args: ["--import", "tsx", file], file });
+// The node programs run as their compiled JavaScript (dist/, built by the test command), as users run them.
+const node = (file: string): Program => ({ command: process.execPath, args: [file], file });
 const python = (file: string): Program => ({ command: PYTHON, args: [file], file });
 
 const PROGRAMS: Record<Implementation, { server: Program; client: Program }> = {
-  tsgrpc: { server: node(join(INTEROP, "src", "server.ts")), client: node(join(INTEROP, "src", "client.ts")) },
+  tsgrpc: { server: node(join(INTEROP, "dist/src/server.js")), client: node(join(INTEROP, "dist/src/client.js")) },
   grpcio: { server: python(join(PEERS, "grpcio_server.py")), client: python(join(PEERS, "grpcio_client.py")) },
-  "grpc-js": { server: node(join(PEERS, "grpc-js-server.ts")), client: node(join(PEERS, "grpc-js-client.ts")) },
+  "grpc-js": { server: node(join(INTEROP, "dist/peers/grpc-js-server.js")), client: node(join(INTEROP, "dist/peers/grpc-js-client.js")) },
 };
 
 /** [client, server] */

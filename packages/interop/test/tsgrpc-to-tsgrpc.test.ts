@@ -14,8 +14,9 @@ import { makeTestCertificates, TEST_SERVER_NAME, type TestCertificates } from ".
 failOnLeakedHandles();
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const SERVER = join(ROOT, "packages/interop/src/server.ts");
-const CLIENT = join(ROOT, "packages/interop/src/client.ts");
+// The compiled programs (dist/, built by the test command), as `npm run interop:*` runs them.
+const SERVER = join(ROOT, "packages/interop/dist/src/server.js");
+const CLIENT = join(ROOT, "packages/interop/dist/src/client.js");
 const SERVER_START_MS = 20_000;
 const CLIENT_RUN_MS = 90_000;
 const TEST_TIMEOUT_MS = 120_000;
@@ -23,7 +24,7 @@ const TEST_TIMEOUT_MS = 120_000;
 const children = new Set<ChildProcess>();
 
 function spawnProgram(file: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [file, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
   children.add(child);
   child.once("exit", () => children.delete(child));
   child.stdin!.on("error", () => {}); // closing stdin of a child that is gone

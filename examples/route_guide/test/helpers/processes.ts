@@ -161,14 +161,14 @@ export function spawnChild(t: TestContext, name: string, command: string, args: 
   return child;
 }
 
-/** Runs a TypeScript entry point of the example with node + tsx. */
-export function spawnTs(t: TestContext, name: string, script: string, args: string[], options: SpawnOptions = {}): Child {
-  return spawnChild(t, name, process.execPath, ["--import", "tsx", script, ...args], options);
+/** Runs one of the example's compiled programs (dist/, built by the test command) with node, as users run it. */
+export function spawnProgram(t: TestContext, name: string, script: string, args: string[], options: SpawnOptions = {}): Child {
+  return spawnChild(t, name, process.execPath, [script, ...args], options);
 }
 
 /** The example's server CLI on 127.0.0.1, port 0; resolves once it has printed its port. */
 export async function startCliServer(t: TestContext, args: string[] = []): Promise<{ child: Child; port: number }> {
-  const child = spawnTs(t, "route_guide server", "examples/route_guide/src/server.ts", ["--port=0", ...args]);
+  const child = spawnProgram(t, "route_guide server", "examples/route_guide/dist/src/server.js", ["--port=0", ...args]);
   const match = await child.waitFor(/RouteGuide server listening on 127\.0\.0\.1:(\d+)/);
   return { child, port: Number(match[1]) };
 }

@@ -21,7 +21,7 @@ export interface Peer {
 
 /** Starts a peer server as its own node process and waits for its "PORT <n>" line. */
 export async function startPeer(name: PeerName, startTimeoutMs = 30_000): Promise<Peer> {
-  const child = spawn(process.execPath, ["--import", "tsx", PEERS + name], {
+  const child = spawn(process.execPath, ["--conditions=tsgrpc-source", "--import", "tsx", PEERS + name], {
     cwd: ROOT,
     stdio: ["pipe", "pipe", "inherit"],
   });
