@@ -33,6 +33,22 @@ describe("tsgrpc generate", () => {
     assert.match(run.stdout, /wrote .*route_guide_pb\.ts/);
   });
 
+  test("says when the generated code's runtime (@bufbuild/protobuf) cannot be resolved from the output folder", { timeout: 60_000 }, () => {
+    // The system's temp folder belongs to no project: nothing there resolves @bufbuild/protobuf.
+    const outside = tsgrpc("generate", "-I", sharedProtos, "--out", join(scratch, "no-project"), join(sharedProtos, "route_guide.proto"));
+    assert.equal(outside.status, 0, outside.stderr);
+    assert.match(outside.stderr, /imports @bufbuild\/protobuf, which .* cannot resolve: add it to your project \(npm install @bufbuild\/protobuf\)/);
+    // Inside this workspace it resolves, and nothing is said.
+    const inside = mkdtempSync(join(root, "packages/cli/.tmp-gen-"));
+    try {
+      const run = tsgrpc("generate", "-I", sharedProtos, "--out", inside, join(sharedProtos, "route_guide.proto"));
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stderr, "");
+    } finally {
+      rmSync(inside, { recursive: true, force: true });
+    }
+  });
+
   test("resolves imports across files, with the package-less service file of the Users example", { timeout: 60_000 }, () => {
     const out = join(scratch, "users");
     const run = tsgrpc("generate", `--proto_path=${sharedProtos}`, "-o", out, "users.proto", "users_types.proto");
