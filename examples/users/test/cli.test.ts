@@ -1,5 +1,5 @@
 /**
- * The example's three programs as real processes: `node --import tsx examples/users/src/*.ts` and the root
+ * The example's three programs as real processes, compiled: `node examples/users/dist/src/*.js` and the root
  * npm scripts users:server, users:client and users:web, with their output checked.
  */
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 // Interop test client on @grpc/grpc-js, a peer for tsgrpc's interop matrix. It runs the test cases of
 // doc/interop-test-descriptions.md against a TestService server.
 //
-//   node --import tsx packages/interop/peers/grpc-js-client.ts --server_host=H --server_port=N
+//   node packages/interop/dist/peers/grpc-js-client.js --server_host=H --server_port=N
 //        --test_case=all|a,b,c [--use_tls=true] [--use_test_ca=true] [--ca_file=F] [--server_host_override=NAME]
 //
 // Prints "PASS name", "FAIL name: reason" or "SKIP name: reason" per case and "N passed, N failed" at the

@@ -1,7 +1,7 @@
 // Interop test server on @grpc/grpc-js, a peer for tsgrpc's interop matrix. It implements
 // grpc.testing.TestService as doc/interop-test-descriptions.md asks of a server.
 //
-//   node --import tsx packages/interop/peers/grpc-js-server.ts --port=N
+//   node packages/interop/dist/peers/grpc-js-server.js --port=N
 //        [--use_tls=true --tls_cert_file=F --tls_key_file=F] [--exit_on_stdin_close=true]
 //
 // Prints "interop server listening on port N" once bound (with --port=0 the port the system chose).

@@ -1,5 +1,5 @@
 // The interop Echo server on @grpc/grpc-js, run as a child process by the interop tests:
-//   node --import tsx packages/tsgrpc/test/interop-grpc-js/peers/grpc-js-echo-server.ts
+//   node --conditions=tsgrpc-source --import tsx packages/tsgrpc/test/interop-grpc-js/peers/grpc-js-echo-server.ts
 // Prints "PORT <n>" once listening on 127.0.0.1, exits when its stdin closes. Behaviour: echo-behaviour.ts.
 // grpc-js servers never compress responses (grpc-js 1.14: "response compression is currently not
 // supported"), so x-compress-response is ignored here.

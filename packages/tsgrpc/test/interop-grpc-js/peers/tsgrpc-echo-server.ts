@@ -1,5 +1,5 @@
 // The interop Echo server on tsgrpc, run as a child process by the interop tests:
-//   node --import tsx packages/tsgrpc/test/interop-grpc-js/peers/tsgrpc-echo-server.ts
+//   node --conditions=tsgrpc-source --import tsx packages/tsgrpc/test/interop-grpc-js/peers/tsgrpc-echo-server.ts
 // Prints "PORT <n>" once listening on 127.0.0.1, exits when its stdin closes. Behaviour: echo-behaviour.ts.
 import { Code, createServer, RpcError, type ServerContext, type ServiceImplementation } from "tsgrpc";
 import { Echo, type EchoRequest } from "../../gen/echo_pb.js";
