@@ -4,21 +4,20 @@
 //
 // Flags: --seconds=5 --repeats=3 --warmup=1 --size=100 --only=<substring[,substring...]>
 //        --no-pin (do not use taskset) --no-h2load (skip h2load rows) --list (print the rows and exit)
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
 import { STREAM_COUNT, STREAM_PATH, UNARY_PATH, grpcFrame, payloadOf, streamRequestOf } from "./bench-service.js";
+import { PACKAGE_DIR, choosePinning, commandWorks, killChildren, nodeScript, pinned, stderrTail, track } from "./children.js";
 import { numberFlag, parseFlags, stringFlag } from "./flags.js";
 import { PayloadSchema, StreamRequestSchema } from "./gen/bench_pb.js";
 import type { LoadResult } from "./load/load.js";
 
 // This file runs compiled, as dist/src/run.js (`npm run bench` builds the workspace first).
-const PACKAGE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const RESULTS_FILE = join(PACKAGE_DIR, "results", "latest.json");
 
 // ---- what is measured -----------------------------------------------------------------------------------
@@ -141,33 +140,12 @@ function parseSettings(): Settings {
   };
 }
 
-function commandWorks(command: string, args: string[]): boolean {
-  const result = spawnSync(command, args, { stdio: "ignore", timeout: 10_000 });
-  return result.error === undefined && result.status === 0;
-}
+// ---- child processes (see children.ts) -------------------------------------------------------------------
 
-// ---- child processes ------------------------------------------------------------------------------------
-
-/** Every child still running; all are killed on exit, on errors and on SIGINT/SIGTERM. */
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  child.once("error", () => children.delete(child));
-  return child;
-}
-
-function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-  children.clear();
-}
-
+// Every child is killed on exit, on errors and on SIGINT/SIGTERM.
 let tempDir: string | undefined;
 function cleanup(): void {
-  killAll();
+  killChildren();
   if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
   tempDir = undefined;
 }
@@ -179,30 +157,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     cleanup();
     process.exit(130);
   });
-}
-
-/** `command args` pinned to `cpu` when pinning is on. */
-function pinned(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
-  return cpu === undefined ? [command, args] : ["taskset", ["-c", String(cpu), command, ...args]];
-}
-
-/**
- * `node dist/<program>.js args`: the program as the build compiled it, importing tsgrpc's published
- * build (packages/tsgrpc/dist) exactly as an application that installed it would; @grpc/grpc-js runs as
- * its published code too.
- */
-function nodeScript(program: string, args: string[] = []): [string, string[]] {
-  return [process.execPath, [join(PACKAGE_DIR, "dist", `${program}.js`), ...args]];
-}
-
-/** Keeps the last few KB of a child's stderr for error messages. */
-function stderrTail(child: ChildProcess): () => string {
-  let tail = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
-    tail = (tail + chunk).slice(-4000);
-  });
-  return () => tail.trim();
 }
 
 interface RunningServer {
@@ -390,18 +344,17 @@ async function main(): Promise<void> {
   if (rows.length === 0) throw new Error(`--only=${settings.only.join(",")} matches no row (see --list)`);
 
   const cpuCount = availableParallelism();
-  const canPin = settings.pin && cpuCount >= 2 && commandWorks("taskset", ["-c", "0", "true"]) && commandWorks("taskset", ["-c", "1", "true"]);
+  const pinning = choosePinning(settings.pin);
+  const canPin = pinning.serverCpu !== undefined;
   const env: Environment = {
     settings,
-    serverCpu: canPin ? 0 : undefined,
-    loadCpu: canPin ? 1 : undefined,
+    serverCpu: pinning.serverCpu,
+    loadCpu: pinning.loadCpu,
     h2loadFiles: new Map(),
   };
 
   process.stdout.write(`tsgrpc vs @grpc/grpc-js ${grpcJsVersion} — node ${process.version}, ${cpuCount} CPUs (${cpus()[0]?.model ?? "unknown"})\n`);
-  if (canPin) process.stdout.write("pinning: servers on CPU 0 (taskset -c 0), load generators on CPU 1 (taskset -c 1)\n");
-  else if (!settings.pin) process.stdout.write("pinning: off (--no-pin); processes run unpinned\n");
-  else process.stdout.write(`pinning: unavailable (${cpuCount < 2 ? "fewer than 2 CPUs" : "taskset not found or not permitted"}); processes run unpinned, expect more noise\n`);
+  process.stdout.write(`${pinning.description}\n`);
   if (!settings.h2load) process.stdout.write("h2load rows: off (--no-h2load)\n");
   else if (!h2loadAvailable) process.stdout.write("h2load not installed: skipping h2load rows (apt-get install nghttp2-client)\n");
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bench.proto.
  */
 export const file_bench: GenFile = /*@__PURE__*/
-  fileDesc("CgtiZW5jaC5wcm90bxIMdHNncnBjLmJlbmNoIhcKB1BheWxvYWQSDAoEYm9keRgBIAEoDCIsCg1TdHJlYW1SZXF1ZXN0Eg0KBWNvdW50GAEgASgFEgwKBHNpemUYAiABKAUyfgoFQmVuY2gSNQoFVW5hcnkSFS50c2dycGMuYmVuY2guUGF5bG9hZBoVLnRzZ3JwYy5iZW5jaC5QYXlsb2FkEj4KBlN0cmVhbRIbLnRzZ3JwYy5iZW5jaC5TdHJlYW1SZXF1ZXN0GhUudHNncnBjLmJlbmNoLlBheWxvYWQwAWIGcHJvdG8z");
+  fileDesc("CgtiZW5jaC5wcm90bxIMdHNncnBjLmJlbmNoIhcKB1BheWxvYWQSDAoEYm9keRgBIAEoDCIsCg1TdHJlYW1SZXF1ZXN0Eg0KBWNvdW50GAEgASgFEgwKBHNpemUYAiABKAUiLQoNU3RyZWFtU3VtbWFyeRINCgVjb3VudBgBIAEoBRINCgVieXRlcxgCIAEoBSIZCgtXYWl0UmVxdWVzdBIKCgJtcxgBIAEoBTK4AgoFQmVuY2gSNQoFVW5hcnkSFS50c2dycGMuYmVuY2guUGF5bG9hZBoVLnRzZ3JwYy5iZW5jaC5QYXlsb2FkEj4KBlN0cmVhbRIbLnRzZ3JwYy5iZW5jaC5TdHJlYW1SZXF1ZXN0GhUudHNncnBjLmJlbmNoLlBheWxvYWQwARJECgxDbGllbnRTdHJlYW0SFS50c2dycGMuYmVuY2guUGF5bG9hZBobLnRzZ3JwYy5iZW5jaC5TdHJlYW1TdW1tYXJ5KAESOAoEQmlkaRIVLnRzZ3JwYy5iZW5jaC5QYXlsb2FkGhUudHNncnBjLmJlbmNoLlBheWxvYWQoATABEjgKBFdhaXQSGS50c2dycGMuYmVuY2guV2FpdFJlcXVlc3QaFS50c2dycGMuYmVuY2guUGF5bG9hZGIGcHJvdG8z");
 
 /**
  * A message of `body.length` bytes (plus 2-3 bytes of protobuf framing).
@@ -58,6 +58,53 @@ export const StreamRequestSchema: GenMessage<StreamRequest> = /*@__PURE__*/
   messageDesc(file_bench, 1);
 
 /**
+ * What the server read from a client stream.
+ *
+ * @generated from message tsgrpc.bench.StreamSummary
+ */
+export type StreamSummary = Message<"tsgrpc.bench.StreamSummary"> & {
+  /**
+   * Messages received.
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+
+  /**
+   * Bytes of `Payload.body` received, all messages together.
+   *
+   * @generated from field: int32 bytes = 2;
+   */
+  bytes: number;
+};
+
+/**
+ * Describes the message tsgrpc.bench.StreamSummary.
+ * Use `create(StreamSummarySchema)` to create a new message.
+ */
+export const StreamSummarySchema: GenMessage<StreamSummary> = /*@__PURE__*/
+  messageDesc(file_bench, 2);
+
+/**
+ * Asks the server to wait `ms` milliseconds before answering.
+ *
+ * @generated from message tsgrpc.bench.WaitRequest
+ */
+export type WaitRequest = Message<"tsgrpc.bench.WaitRequest"> & {
+  /**
+   * @generated from field: int32 ms = 1;
+   */
+  ms: number;
+};
+
+/**
+ * Describes the message tsgrpc.bench.WaitRequest.
+ * Use `create(WaitRequestSchema)` to create a new message.
+ */
+export const WaitRequestSchema: GenMessage<WaitRequest> = /*@__PURE__*/
+  messageDesc(file_bench, 3);
+
+/**
  * @generated from service tsgrpc.bench.Bench
  */
 export const Bench: GenService<{
@@ -79,6 +126,37 @@ export const Bench: GenService<{
   stream: {
     methodKind: "server_streaming";
     input: typeof StreamRequestSchema;
+    output: typeof PayloadSchema;
+  },
+  /**
+   * Reads every request, then answers how many there were.
+   *
+   * @generated from rpc tsgrpc.bench.Bench.ClientStream
+   */
+  clientStream: {
+    methodKind: "client_streaming";
+    input: typeof PayloadSchema;
+    output: typeof StreamSummarySchema;
+  },
+  /**
+   * Echoes every request as it arrives; ends when the client half-closes.
+   *
+   * @generated from rpc tsgrpc.bench.Bench.Bidi
+   */
+  bidi: {
+    methodKind: "bidi_streaming";
+    input: typeof PayloadSchema;
+    output: typeof PayloadSchema;
+  },
+  /**
+   * Answers an empty Payload after `ms` milliseconds, or stops waiting as soon as the call is cancelled
+   * (client cancellation or deadline).
+   *
+   * @generated from rpc tsgrpc.bench.Bench.Wait
+   */
+  wait: {
+    methodKind: "unary";
+    input: typeof WaitRequestSchema;
     output: typeof PayloadSchema;
   },
 }> = /*@__PURE__*/
