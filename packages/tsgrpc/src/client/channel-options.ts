@@ -1,6 +1,6 @@
 import type { CompressionName } from "../protocol/compression.js";
 import type { ClientKeepaliveOptions, Http2Tuning } from "../transport/transport.js";
-import type { BackoffOptions } from "./backoff.js";
+import type { BackoffOptions } from "./subchannel/backoff.js";
 import type { ChannelArgs } from "./channel-args.js";
 import type { ClientInterceptor } from "./interceptor.js";
 

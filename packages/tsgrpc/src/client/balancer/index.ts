@@ -1,0 +1,6 @@
+// Load-balancing policies, by name.
+import "./pick-first.js";
+
+export type { Balancer, BalancerFactory, BalancerHelper } from "./balancer.js";
+export { registerBalancer, getBalancer, selectBalancer } from "./balancer-registry.js";
+export { failPicker, idlePicker, queuePicker, subchannelPicker, type Picker, type PickArgs, type PickResult } from "./picker.js";
