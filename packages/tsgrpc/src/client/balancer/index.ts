@@ -1,5 +1,6 @@
 // Load-balancing policies, by name.
 import "./pick-first.js";
+import "./round-robin.js";
 
 export type { Balancer, BalancerFactory, BalancerHelper } from "./balancer.js";
 export { registerBalancer, getBalancer, selectBalancer } from "./balancer-registry.js";

@@ -8,11 +8,12 @@ import type { GoawayInfo, SocketAddress } from "../../transport/transport.js";
 import type { Balancer, BalancerHelper } from "../balancer/balancer.js";
 import { getBalancer, selectBalancer } from "../balancer/balancer-registry.js";
 import { pickFirst } from "../balancer/pick-first.js";
+import "../balancer/round-robin.js";
 import { idlePicker, type Picker, type PickResult } from "../balancer/picker.js";
 import type { Channel, StateListener, WaitForReadyOptions } from "../channel.js";
 import { tlsServerName, type ChannelCredentials } from "../channel-credentials.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH, type ChannelOptions } from "../channel-options.js";
-import type { ServiceConfig } from "../config/service-config.js";
+import { parseServiceConfig, type ServiceConfig } from "../config/service-config.js";
 import { ConnectivityState } from "../connectivity-state.js";
 import type { ConnectOptions, Connector } from "../connector/connector.js";
 import { defaultConfigSelector, type ConfigSelector } from "../pipeline/config-selector.js";
@@ -100,7 +101,7 @@ export class GrpcChannel implements Channel, ChannelCore, ResolverListener, Bala
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.keepaliveTimeMs = options.keepaliveTimeMs;
     this.connector = internals.connector;
-    this.serviceConfig = internals.serviceConfig;
+    this.serviceConfig = internals.serviceConfig ?? defaultServiceConfig(options.serviceConfig);
     this.picker = idlePicker(this.exitIdleFn);
   }
 
@@ -379,6 +380,25 @@ const QUEUED: PickResult = { type: "queue" };
 const QUEUE_PICKER: Picker = { pick: () => QUEUED };
 const CLOSED: PickResult = { type: "drop", error: new RpcError(Code.UNAVAILABLE, "channel closed") };
 const CLOSED_PICKER: Picker = { pick: () => CLOSED };
+
+/**
+ * The `serviceConfig` option (`grpc.service_config`), parsed and checked at createChannel: invalid JSON,
+ * a malformed loadBalancingConfig, or one naming no registered policy throws a TypeError saying which.
+ */
+function defaultServiceConfig(text: string | undefined): ServiceConfig | undefined {
+  if (text === undefined) return undefined;
+  let config: ServiceConfig;
+  try {
+    config = parseServiceConfig(text);
+  } catch (err) {
+    throw new TypeError(`invalid channel option serviceConfig (grpc.service_config): ${(err as Error).message}`, { cause: err });
+  }
+  if (config.loadBalancingConfig.length > 0 && !selectBalancer(config.loadBalancingConfig)) {
+    const names = config.loadBalancingConfig.map((entry) => Object.keys(entry)[0]).join(", ");
+    throw new TypeError(`invalid channel option serviceConfig (grpc.service_config): no policy in loadBalancingConfig is supported (${names}; supported: pick_first, round_robin)`);
+  }
+  return config;
+}
 
 /** setTimeout's longest delay; longer idle timeouts re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
