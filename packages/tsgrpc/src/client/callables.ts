@@ -1,7 +1,7 @@
 import { passThrough, type Deserializer, type Serializer } from "../core/method.js";
-import type { CallHost } from "./call-host.js";
-import type { CallOptions } from "./call-options.js";
+import type { CallOptions } from "./call/call-options.js";
 import type { Channel } from "./channel.js";
+import { channelEntry } from "./internal/channel-registry.js";
 import {
   bidiStreamingCall,
   clientStreamingCall,
@@ -11,7 +11,7 @@ import {
   type RequestStream,
   type StreamingCall,
   type UnaryCall,
-} from "./calls.js";
+} from "./call/calls.js";
 
 /**
  * Codec-agnostic callables for the four call kinds, named as in the reference API
@@ -31,11 +31,6 @@ function methodOf<Req, Res>(path: string, serializeRequest?: Serializer<Req>, de
   };
 }
 
-/** The channel as calls use it; every Channel made by createChannel is one. */
-function hostOf(channel: Channel): CallHost {
-  return channel as unknown as CallHost;
-}
-
 export function unaryUnary<Req = Uint8Array, Res = Uint8Array>(
   channel: Channel,
   path: string,
@@ -43,7 +38,8 @@ export function unaryUnary<Req = Uint8Array, Res = Uint8Array>(
   deserializeResponse?: Deserializer<Res>,
 ): UnaryCallable<Req, Res> {
   const method = methodOf(path, serializeRequest, deserializeResponse);
-  return (request, options) => unaryCall(hostOf(channel), method, request, options);
+  const entry = channelEntry(channel);
+  return (request, options) => unaryCall(entry, method, request, options);
 }
 
 export function unaryStream<Req = Uint8Array, Res = Uint8Array>(
@@ -53,7 +49,8 @@ export function unaryStream<Req = Uint8Array, Res = Uint8Array>(
   deserializeResponse?: Deserializer<Res>,
 ): ServerStreamingCallable<Req, Res> {
   const method = methodOf(path, serializeRequest, deserializeResponse);
-  return (request, options) => serverStreamingCall(hostOf(channel), method, request, options);
+  const entry = channelEntry(channel);
+  return (request, options) => serverStreamingCall(entry, method, request, options);
 }
 
 export function streamUnary<Req = Uint8Array, Res = Uint8Array>(
@@ -63,7 +60,8 @@ export function streamUnary<Req = Uint8Array, Res = Uint8Array>(
   deserializeResponse?: Deserializer<Res>,
 ): ClientStreamingCallable<Req, Res> {
   const method = methodOf(path, serializeRequest, deserializeResponse);
-  return (requests, options) => clientStreamingCall(hostOf(channel), method, requests, options);
+  const entry = channelEntry(channel);
+  return (requests, options) => clientStreamingCall(entry, method, requests, options);
 }
 
 export function streamStream<Req = Uint8Array, Res = Uint8Array>(
@@ -73,5 +71,6 @@ export function streamStream<Req = Uint8Array, Res = Uint8Array>(
   deserializeResponse?: Deserializer<Res>,
 ): BidiStreamingCallable<Req, Res> {
   const method = methodOf(path, serializeRequest, deserializeResponse);
-  return (requests, options) => bidiStreamingCall(hostOf(channel), method, requests, options);
+  const entry = channelEntry(channel);
+  return (requests, options) => bidiStreamingCall(entry, method, requests, options);
 }

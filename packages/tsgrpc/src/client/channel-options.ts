@@ -1,6 +1,6 @@
 import type { CompressionName } from "../protocol/compression.js";
 import type { ClientKeepaliveOptions, Http2Tuning } from "../transport/transport.js";
-import type { BackoffOptions } from "./backoff.js";
+import type { BackoffOptions } from "./subchannel/backoff.js";
 import type { ChannelArgs } from "./channel-args.js";
 import type { ClientInterceptor } from "./interceptor.js";
 
@@ -29,6 +29,13 @@ export interface ChannelOptions extends Http2Tuning, ClientKeepaliveOptions, Cha
   idleTimeoutMs?: number;
   /** Reconnect backoff (default 1 s initial, ×1.6, jitter 0.2, 120 s max). */
   backoff?: BackoffOptions;
+  /**
+   * The default service config, as JSON text (reference: `grpc.service_config`), used when the resolver
+   * supplies none. Only `loadBalancingConfig` is read so far, e.g. `{"loadBalancingConfig":
+   * [{"round_robin": {}}]}` (policies: pick_first, the default, and round_robin); invalid JSON or no
+   * supported policy throws at createChannel.
+   */
+  serviceConfig?: string;
   /** Put before tsgrpc's own `user-agent`. */
   userAgent?: string;
   /** The `:authority` of calls, instead of the target's host:port. */

@@ -3,9 +3,9 @@ export type { ChannelOptions } from "./channel-options.js";
 export { ChannelCredentials, type TlsChannelOptions } from "./channel-credentials.js";
 export { CallCredentials, type MetadataPlugin, type AuthMetadataContext } from "./call-credentials.js";
 export { ConnectivityState } from "./connectivity-state.js";
-export type { CallOptions } from "./call-options.js";
-export type { CallInfo } from "./call-info.js";
-export { sendUncompressed, type UnaryCall, type StreamingCall, type RequestStream } from "./calls.js";
+export type { CallOptions } from "./call/call-options.js";
+export type { CallInfo } from "./call/call-info.js";
+export { sendUncompressed, type UnaryCall, type StreamingCall, type RequestStream } from "./call/calls.js";
 export {
   unaryUnary,
   unaryStream,
@@ -23,9 +23,8 @@ export {
   type DynamicClientMethod,
   type DynamicCall,
 } from "./typed-client.js";
-export { registerResolver, type Resolver } from "./resolver.js";
-export type { Target } from "./target.js";
-export type { BackoffOptions } from "./backoff.js";
+export { registerResolver, type Resolver, type Target } from "./resolver/index.js";
+export type { BackoffOptions } from "./subchannel/backoff.js";
 export {
   interceptChannel,
   respond,

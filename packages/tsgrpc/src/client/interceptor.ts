@@ -6,9 +6,10 @@ import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { okStatus, statusFromError, type Status } from "../core/status.js";
 import type { CallCredentials } from "./call-credentials.js";
-import type { CallHost } from "./call-host.js";
 import type { Channel } from "./channel.js";
-import { terminalCall } from "./intercepted-call.js";
+import { terminalCall } from "./call/intercepted-call.js";
+import type { ChannelCore } from "./internal/channel-core.js";
+import { channelEntry, registerChannel } from "./internal/channel-registry.js";
 
 /**
  * Client interceptors: one function shape for all four call kinds, `next => call => result`
@@ -109,16 +110,9 @@ export function respond<Res>(
 
 /** The interceptors of an intercepted channel, composed once, and the real channel under them. */
 export interface InterceptorChain {
-  readonly host: CallHost;
+  readonly core: ChannelCore;
   readonly interceptors: readonly ClientInterceptor[];
   readonly call: ClientCallFn;
-}
-
-const CHAIN = Symbol("tsgrpc.interceptorChain");
-
-/** The chain of an intercepted channel; undefined for a plain one (then calls take the fast path). */
-export function interceptorChainOf(host: CallHost): InterceptorChain | undefined {
-  return (host as { [CHAIN]?: InterceptorChain })[CHAIN];
 }
 
 /**
@@ -132,29 +126,32 @@ export function interceptChannel<C extends Channel>(channel: C, ...interceptors:
       throw new TypeError(`interceptor ${index} is not a function: a client interceptor is (next) => (call) => Promise<result>`);
     }
   }
+  const entry = channelEntry(channel);
   if (interceptors.length === 0) return channel;
-  const inner = interceptorChainOf(channel as unknown as CallHost);
-  const host = inner ? inner.host : (channel as unknown as CallHost);
+  const inner = entry.chain;
   const all = inner ? [...interceptors, ...inner.interceptors] : interceptors;
-  let call: ClientCallFn = terminalCall(host);
+  let call: ClientCallFn = terminalCall(entry.core);
   for (let i = all.length - 1; i >= 0; i--) call = all[i]!(call);
-  const chain: InterceptorChain = { host, interceptors: all, call };
-  return intercepted(host as unknown as C, chain);
+  const chain: InterceptorChain = { core: entry.core, interceptors: all, call };
+  const view = intercepted(channel, entry.core);
+  registerChannel(view, { core: entry.core, chain });
+  return view;
 }
 
 /**
- * The channel seen through a Proxy that adds the chain: everything else (state, subscribe, close, and
- * whatever the channel grows later) is the real channel's own, with `this` bound to it.
+ * The channel seen through a Proxy: everything (state, subscribe, close, and whatever the channel grows
+ * later) is the real channel's own, with `this` bound to it. `real` is the channel itself (not an
+ * intercepted view of it), so that views of views still reach it.
  */
-function intercepted<C extends object>(target: C, chain: InterceptorChain): C {
+function intercepted<C extends Channel>(view: C, real: ChannelCore): C {
+  const target = real as unknown as C;
   const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(target, {
-    get(t, property) {
-      if (property === CHAIN) return chain;
-      const value = Reflect.get(t, property, t) as unknown;
+  return new Proxy(view, {
+    get(_view, property) {
+      const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== "function") return value;
       let fn = bound.get(property);
-      if (fn === undefined) bound.set(property, (fn = (value as (...args: unknown[]) => unknown).bind(t)));
+      if (fn === undefined) bound.set(property, (fn = (value as (...args: unknown[]) => unknown).bind(target)));
       return fn;
     },
   });

@@ -9,9 +9,9 @@ import {
   type ResponseOf,
   type ServiceDefinition,
 } from "../protobuf/service-definition.js";
-import type { CallHost } from "./call-host.js";
-import type { CallOptions } from "./call-options.js";
+import type { CallOptions } from "./call/call-options.js";
 import type { Channel } from "./channel.js";
+import { channelEntry, type ChannelEntry } from "./internal/channel-registry.js";
 import { interceptChannel, type ClientInterceptor } from "./interceptor.js";
 import {
   bidiStreamingCall,
@@ -21,7 +21,7 @@ import {
   type RequestStream,
   type StreamingCall,
   type UnaryCall,
-} from "./calls.js";
+} from "./call/calls.js";
 
 /**
  * The client method of a protobuf method, by its kind. Requests may be messages or plain init objects.
@@ -95,13 +95,13 @@ export function createClient(service: DescService | ServiceDefinition, channel: 
     channel = interceptChannel(channel, ...interceptors);
     defaults = Object.keys(rest).length > 0 ? rest : undefined;
   }
-  const host = channel as unknown as CallHost;
+  const entry = channelEntry(channel);
   const client: Record<string, unknown> = {};
-  for (const [name, method] of Object.entries(definition.methods)) client[name] = callableFor(host, method, defaults);
+  for (const [name, method] of Object.entries(definition.methods)) client[name] = callableFor(entry, method, defaults);
   return Object.freeze(client);
 }
 
-function callableFor(host: CallHost, method: MethodDefinition<unknown, unknown>, defaults: CallOptions | undefined) {
+function callableFor(host: ChannelEntry, method: MethodDefinition<unknown, unknown>, defaults: CallOptions | undefined) {
   const merge = (options: CallOptions | undefined): CallOptions | undefined =>
     defaults === undefined ? options : options === undefined ? defaults : { ...defaults, ...options };
   switch (method.kind) {

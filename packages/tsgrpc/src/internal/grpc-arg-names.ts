@@ -44,15 +44,16 @@ export const CHANNEL_ARGS = {
       "before processing it (REFUSED_STREAM or past a GOAWAY), which is always safe. Both 0 and 1 are accepted",
     accepts: zeroOrOne,
   },
-  "grpc.lb_policy_name": { ignored: "the only balancing policy is pick_first", accepts: onlyPickFirst },
+  "grpc.lb_policy_name": {
+    ignored: "only pick_first is accepted here; choose round_robin with grpc.service_config's loadBalancingConfig: [{\"round_robin\": {}}]",
+    accepts: onlyPickFirst,
+  },
   "grpc.use_local_subchannel_pool": {
     ignored: "every tsgrpc channel owns its connections, which is what 1 asks for; 0 and 1 are accepted",
     accepts: zeroOrOne,
   },
   "grpc.enable_http_proxy": { ignored: "tsgrpc does not connect through HTTP proxies, so only 0 is accepted", accepts: onlyZero },
-  "grpc.service_config": {
-    unsupported: "service configs (retry and hedging policies, per-method timeouts) are not built yet; use call options or a client interceptor",
-  },
+  "grpc.service_config": { field: "serviceConfig", value: "string" },
 } as const satisfies ArgTable;
 
 export const SERVER_ARGS = {
@@ -66,7 +67,7 @@ export const SERVER_ARGS = {
   "grpc.max_connection_age_ms": { field: "maxConnectionAgeMs", value: "ms" },
   "grpc.max_connection_age_grace_ms": { field: "maxConnectionAgeGraceMs", value: "ms" },
   "grpc.so_reuseport": { ignored: "Node listens without SO_REUSEPORT, so only 0 is accepted", accepts: onlyZero },
-  "grpc.service_config": { unsupported: "a service config is the client's, and tsgrpc does not build service configs yet" },
+  "grpc.service_config": { unsupported: "a service config is the client's: give it to createChannel" },
 } as const satisfies ArgTable;
 
 /** TypeScript types of the names: what a value given under each one may be. Unsupported names are left out. */

@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { ChannelCredentials, Code, createChannel, createClient, registerResolver, unaryUnary } from "tsgrpc";
-import { getResolver, registeredSchemes, resolveTarget } from "../../src/client/resolver.js";
-import { parseTarget, splitHostPort } from "../../src/client/target.js";
+import { resolveTarget } from "../../src/client/resolver/resolve-target.js";
+import { getResolverFactory, registeredSchemes } from "../../src/client/resolver/resolver-registry.js";
+import { parseTarget, splitHostPort } from "../../src/client/resolver/target.js";
+import type { ResolverUpdate } from "../../src/client/resolver/resolver.js";
 import { Echo } from "../gen/echo_pb.js";
 import { channelFor, freePort, rawServer, rejectsWith } from "../helpers/client-fixtures.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
@@ -180,8 +182,14 @@ test("every documented form is accepted; with no port, dns, ipv4 and ipv6 use 44
     channel.close();
   }
   const portOf = async (target: string): Promise<unknown[]> => {
-    const { target: parsed, resolver } = resolveTarget(target);
-    return (await resolver.resolve(parsed)).map((address) => ("port" in address ? address.port : undefined));
+    const { target: parsed, factory } = resolveTarget(target);
+    const update = await new Promise<ResolverUpdate>((resolve, reject) => {
+      const resolver = factory.create(parsed, {
+        onUpdate: (u) => (resolver.close(), resolve(u)),
+        onError: (e) => (resolver.close(), reject(e)),
+      });
+    });
+    return update.endpoints.flat().map((address) => ("port" in address ? address.port : undefined));
   };
   assert.deepEqual(await portOf("ipv4:127.0.0.1"), [443]);
   assert.deepEqual(await portOf("ipv6:::1"), [443]);
@@ -207,7 +215,7 @@ test("registered resolvers check their own syntax: validate() or nothing; their 
   assertRejected("foo://x", TypeError, /, validating-test:\.\.\., anything-test:\.\.\./);
   // No validate(): anything goes, even what DNS would refuse, and a "scheme://" form of its own.
   for (const target of ["anything-test:not a host:99999", "anything-test://authority/path?x", "anything-test:"]) createChannel(target).close();
-  assert.ok(getResolver("anything-test"));
+  assert.ok(getResolverFactory("anything-test"));
 });
 
 // ---- end to end -------------------------------------------------------------------------------------

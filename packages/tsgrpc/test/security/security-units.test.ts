@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { authMetadataContext } from "../../src/client/apply-call-credentials.js";
+import { authMetadataContext } from "../../src/client/pipeline/apply-call-credentials.js";
 import { tlsServerName } from "../../src/client/channel-credentials.js";
 import { authContextOf } from "../../src/server/auth-context.js";
 import { parseSubjectAltNames } from "../../src/transport/http2/peer-security.js";

@@ -1,6 +1,6 @@
-import type { MetadataInit } from "../core/metadata.js";
-import type { CompressionName } from "../protocol/compression.js";
-import type { CallCredentials } from "./call-credentials.js";
+import type { MetadataInit } from "../../core/metadata.js";
+import type { CompressionName } from "../../protocol/compression.js";
+import type { CallCredentials } from "../call-credentials.js";
 
 /** Per-call options (reference: the keyword arguments of a multi-callable). */
 export interface CallOptions {

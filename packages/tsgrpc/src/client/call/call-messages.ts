@@ -1,12 +1,12 @@
-import { Code } from "../core/code.js";
-import type { Deserializer, Serializer } from "../core/method.js";
-import { RpcError } from "../core/rpc-error.js";
-import type { ClientCall } from "./client-call.js";
+import { Code } from "../../core/code.js";
+import type { Serializer } from "../../core/method.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { ClientCall } from "../pipeline/client-call.js";
 
 /**
- * Messages ↔ payloads for the call adapters, with and without interceptors: serializing requests onto a
- * ClientCall, pumping a request stream with flow control, and parsing responses. A failure cancels the
- * call with INTERNAL, as the protocol asks.
+ * Requests → payloads for the call adapters, with and without interceptors: serializing requests onto a
+ * ClientCall and pumping a request stream with flow control (responses are parsed in network-call.ts).
+ * A request that cannot be serialized cancels the call with INTERNAL.
  */
 
 /** Requests of a client-streaming or bidi call: any iterable, e.g. an async generator or a Pushable. */
@@ -55,15 +55,6 @@ export function serialize<Req>(serializeRequest: Serializer<Req>, request: Req, 
     return serializeRequest(request);
   } catch (err) {
     call.cancel(new RpcError(Code.INTERNAL, `could not serialize the request: ${(err as Error).message}`));
-    return undefined;
-  }
-}
-
-export function deserialize<Res>(deserializeResponse: Deserializer<Res>, payload: Uint8Array, call: ClientCall): Res | undefined {
-  try {
-    return deserializeResponse(payload);
-  } catch (err) {
-    call.cancel(new RpcError(Code.INTERNAL, `could not parse the response: ${(err as Error).message}`));
     return undefined;
   }
 }

@@ -1,9 +1,9 @@
-import { Code } from "../core/code.js";
-import { Metadata } from "../core/metadata.js";
-import { RpcError } from "../core/rpc-error.js";
-import type { CallCredentials, NamedPlugin } from "./call-credentials.js";
-import type { CallHost } from "./call-host.js";
-import { allowsCallCredentials } from "./channel-credentials.js";
+import { Code } from "../../core/code.js";
+import { Metadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { CallCredentials, NamedPlugin } from "../call-credentials.js";
+import { allowsCallCredentials } from "../channel-credentials.js";
+import type { ChannelCore } from "../internal/channel-core.js";
 
 export interface CredentialsOutcome {
   /** Every plugin answered: the call goes out with `metadata` (the call's own plus the plugins'). */
@@ -19,7 +19,7 @@ export interface CredentialsOutcome {
  * that ends first. Plugins run concurrently; their metadata is added in order after the call's own.
  */
 export function applyCallCredentials(
-  host: CallHost,
+  host: ChannelCore,
   callCredentials: CallCredentials | undefined,
   path: string,
   metadata: Metadata,
@@ -96,7 +96,7 @@ const ILLEGAL_CONTROL_PLANE_CODES = new Set<Code>([
  * `service_url` and `method_name` as gRPC's core library makes them: the scheme, the call's authority
  * (without a default :443) and the service part of the path; the method's own name.
  */
-export function authMetadataContext(host: Pick<CallHost, "scheme" | "authority">, path: string): { serviceUrl: string; methodName: string } {
+export function authMetadataContext(host: Pick<ChannelCore, "scheme" | "authority">, path: string): { serviceUrl: string; methodName: string } {
   const slash = path.lastIndexOf("/");
   const service = slash > 0 ? path.slice(0, slash) : "";
   const methodName = path.slice(slash + 1);

@@ -1,79 +1,48 @@
-import { Code } from "../core/code.js";
-import { resolveDeadline } from "../core/deadline.js";
-import { Metadata } from "../core/metadata.js";
-import { serverStreams, type MethodKind } from "../core/method.js";
-import { RpcError } from "../core/rpc-error.js";
-import { errorFromStatus, statusFromError, type Status } from "../core/status.js";
-import { MessageQueue } from "../internal/message-queue.js";
-import type { CallHost } from "./call-host.js";
+import { Code } from "../../core/code.js";
+import { resolveDeadline } from "../../core/deadline.js";
+import { Metadata } from "../../core/metadata.js";
+import { serverStreams, type MethodKind } from "../../core/method.js";
+import { RpcError } from "../../core/rpc-error.js";
+import { errorFromStatus, statusFromError, type Status } from "../../core/status.js";
+import type { ChannelCore } from "../internal/channel-core.js";
+import type { ClientCallDetails, ClientCallFn, ClientCallResult, InterceptorChain } from "../interceptor.js";
 import { CallInfoSource, type CallInfo } from "./call-info.js";
-import { deserialize, pumpRequests, sendAll, type RequestStream } from "./call-messages.js";
+import { pumpRequests, sendAll, type RequestStream } from "./call-messages.js";
 import type { CallOptions } from "./call-options.js";
 import type { CallableMethod, StreamingCall, UnaryCall } from "./calls.js";
-import { ClientCall } from "./client-call.js";
-import type { ClientCallDetails, ClientCallFn, ClientCallResult, InterceptorChain } from "./interceptor.js";
+import { ResponseStream } from "./response-shapes.js";
+import { startNetworkCall } from "./network-call.js";
 
 /**
- * Calls through interceptors. Two halves: the end of every chain (`terminalCall`: the call on the
- * network, over the one streaming primitive, for any kind) and the start of it (`interceptedCall`: the
- * four call kinds' public shapes, UnaryCall and StreamingCall, as views over whatever the chain answers).
- * Channels without interceptors never come here (calls.ts keeps its direct path).
+ * Calls through interceptors. Two halves: the end of every chain (`terminalCall`: the same network call
+ * a plain call starts, network-call.ts, seen as a ClientCallResult) and the start of it
+ * (`interceptedCall`: the four call kinds' public shapes, UnaryCall and StreamingCall, as views over
+ * whatever the chain answers).
  */
 
-const RESPONSE_HIGH_WATER_MARK = 16;
-
 /** The end of every chain: the call on the network. */
-export function terminalCall(host: CallHost): ClientCallFn {
-  return (call) => {
+export function terminalCall(core: ChannelCore): ClientCallFn {
+  return (details) => {
     try {
-      return Promise.resolve(startNetworkCall(host, call));
+      const responses = new ResponseStream<unknown>();
+      const call = startNetworkCall(core, details.method, details.kind, details.deserializeResponse, {
+        deadline: details.deadline,
+        metadata: details.metadata,
+        signal: details.signal,
+        waitForReady: details.waitForReady,
+        compression: details.compression,
+        credentials: details.credentials,
+      }, responses);
+      responses.attach(call);
+      const requests = details.requests;
+      if (Array.isArray(requests)) sendAll(call, details.serializeRequest, requests as readonly unknown[]);
+      else void pumpRequests(call, details.serializeRequest, requests);
+      const result: ClientCallResult = { headers: responses.source.headers, responses: responses.queue, status: responses.source.status };
+      return Promise.resolve(result);
     } catch (err) {
       return Promise.reject(err);
     }
   };
-}
-
-function startNetworkCall(host: CallHost, details: ClientCallDetails): ClientCallResult {
-  const source = new CallInfoSource();
-  const singleResponse = !serverStreams(details.kind);
-  let count = 0;
-  // The queue pauses the HTTP/2 stream when the reader falls behind and cancels the call if it stops.
-  const queue: MessageQueue<unknown> = new MessageQueue<unknown>(
-    RESPONSE_HIGH_WATER_MARK,
-    (pause) => (pause ? call.pause() : call.resume()),
-    () => call.cancel(new RpcError(Code.CANCELLED, "the caller stopped reading responses")),
-  );
-  const call: ClientCall = new ClientCall(host, details.method, {
-    deadline: details.deadline,
-    metadata: details.metadata,
-    signal: details.signal,
-    waitForReady: details.waitForReady,
-    compression: details.compression,
-    credentials: details.credentials,
-  }, {
-    onHeaders: (metadata) => source.gotHeaders(metadata),
-    onMessage: (payload) => {
-      if (singleResponse && ++count > 1) {
-        call.cancel(new RpcError(Code.UNIMPLEMENTED, `${details.method} sent more than one response message`));
-        return;
-      }
-      const message = deserialize(details.deserializeResponse, payload, call);
-      if (message !== undefined) queue.push(message);
-    },
-    onStatus: (status) => {
-      if (singleResponse && status.code === Code.OK && count === 0) {
-        status = { code: Code.UNIMPLEMENTED, details: `${details.method} ended OK without a response message`, metadata: status.metadata };
-      }
-      source.gotStatus(status);
-      if (status.code === Code.OK) queue.end();
-      else queue.fail(errorFromStatus(status));
-    },
-  });
-  call.start();
-  const requests = details.requests;
-  if (Array.isArray(requests)) sendAll(call, details.serializeRequest, requests as readonly unknown[]);
-  else void pumpRequests(call, details.serializeRequest, requests);
-  return { headers: source.headers, responses: queue, status: source.status };
 }
 
 /** One call of any kind through `chain`, in the public shape of its kind. */
@@ -91,6 +60,7 @@ export function interceptedCall<Req, Res>(
 const CANCELLED_BY_CALLER = (): RpcError => new RpcError(Code.CANCELLED, "call cancelled by the caller");
 const STOPPED_READING = (): RpcError => new RpcError(Code.CANCELLED, "the caller stopped reading responses");
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 
 /**
  * The caller's side of an intercepted call. Its own AbortController is the call's `signal` down the

@@ -1,5 +1,5 @@
-import { Metadata } from "../core/metadata.js";
-import type { Status } from "../core/status.js";
+import { Metadata } from "../../core/metadata.js";
+import type { Status } from "../../core/status.js";
 
 /**
  * What every call exposes besides its response(s) (reference: `grpc.Call` and `with_call`). None of these
