@@ -79,10 +79,11 @@ export class ServerSessionManager implements StreamActivity {
     this.finishGoaway?.();
   }
 
-  /** The server sent HEADERS or DATA: the client may ping again (gRFC A8 enforcement). */
+  /** The server is sending HEADERS or DATA: the client may ping again (gRFC A8 enforcement). */
   sent(): void {
     this.strikes.reset();
   }
+
 
   /**
    * Graceful termination (gRFC A9, RFC 9113 §6.8): GOAWAY with the largest stream id and a PING; once
@@ -129,7 +130,7 @@ export class ServerSessionManager implements StreamActivity {
 
   private onPing(): void {
     this.keepalive?.noteRead();
-    if (this.strikes.onPing(this.activeStreams)) return;
+    if (this.strikes.onPing(this.activeStreams, bytesWrittenOf(this.session))) return;
     // gRFC A8: GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"), then close at once, failing running calls
     // so that the client's author notices the misconfiguration.
     try {
@@ -160,5 +161,14 @@ export class ServerSessionManager implements StreamActivity {
     for (const timer of [this.idleTimer, this.ageTimer, this.pingWaitTimer, this.graceTimer]) clearTimeout(timer);
     this.pingWaitTimer = undefined;
     this.finishGoaway = undefined;
+  }
+}
+
+/** What the session's socket has written so far (the TLS or TCP socket; 0 if it is already gone). */
+function bytesWrittenOf(session: http2.Http2Session): number {
+  try {
+    return session.socket?.bytesWritten ?? 0;
+  } catch {
+    return 0;
   }
 }
