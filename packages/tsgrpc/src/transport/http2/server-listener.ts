@@ -6,7 +6,7 @@ import { ServerStreamAdapter, type SessionInfo } from "./server-stream.js";
 import { useCertificateFetcher } from "./certificate-fetcher.js";
 import { ServerCertificates } from "./server-certificates.js";
 import { isLocalPeer, sessionSecurity } from "./peer-security.js";
-import { sessionSettings } from "./settings.js";
+import { DEFAULT_SERVER_MAX_CONCURRENT_STREAMS, sessionSettings } from "./settings.js";
 import { ServerSessionManager } from "./server-session.js";
 
 export interface ServerListenerOptions extends Http2Tuning, ServerConnectionOptions {
@@ -48,7 +48,7 @@ class Http2ServerListener implements ServerListener {
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: ServerListenerOptions) {
-    const settings = sessionSettings(options);
+    const settings = sessionSettings({ ...options, maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_SERVER_MAX_CONCURRENT_STREAMS });
     // The first key/certificate pair, the others by SNI, and rotation (server-certificates.ts).
     const certificates = options.tls ? new ServerCertificates(options.tls) : undefined;
     this.server = options.tls && certificates
