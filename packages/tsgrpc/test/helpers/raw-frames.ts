@@ -1,5 +1,6 @@
 import * as net from "node:net";
 import { readdirSync } from "node:fs";
+import { HpackDecoder } from "./hpack-decode.js";
 
 /**
  * A test-only HTTP/2 peer that writes frames built by hand on a plain TCP socket, so tests can send what
@@ -156,9 +157,12 @@ export interface Goaway {
   debug: string;
 }
 
-/** Decodes an HPACK block the server sent, enough for tests: static table, literals, Huffman not needed. */
+/** A raw HTTP/2 connection: frames out as built, frames in as parsed (header blocks HPACK-decoded). */
 export class RawFrameClient {
   readonly frames: ReceivedFrame[] = [];
+  /** Decoded header blocks (HEADERS without CONTINUATION) per stream, in arrival order. */
+  readonly headerBlocks = new Map<number, Array<Array<[string, Buffer]>>>();
+  private readonly decoder = new HpackDecoder();
   /** The peer ended its side (FIN) or the socket closed. */
   readonly closed: Promise<void>;
   ended = false;
@@ -248,6 +252,22 @@ export class RawFrameClient {
     return true;
   }
 
+  /**
+   * A unary call on `streamId` (odd, above any used before): request head plus `extra` fields, one
+   * message, END_STREAM; resolves with the response's grpc-status (or undefined) and the RST_STREAM code
+   * if the stream was reset instead.
+   */
+  async unary(streamId: number, path: string, message: Uint8Array, extra: Array<[string, string | Buffer]> = [], timeoutMs = 2000): Promise<{ status: string | undefined; rst: number | undefined; fields: Array<[string, Buffer]> }> {
+    this.send(headersFrame(streamId, hpackBlock(grpcRequestHeaders(path, extra))), dataFrame(streamId, grpcMessage(message), true));
+    const end = await this.waitFor(
+      (f) => f.streamId === streamId && (f.type === FrameType.RST_STREAM || (f.type === FrameType.HEADERS && (f.flags & Flag.END_STREAM) !== 0)),
+      timeoutMs,
+    );
+    const fields = (this.headerBlocks.get(streamId) ?? []).flat();
+    if (end.type === FrameType.RST_STREAM) return { status: undefined, rst: end.payload.readUInt32BE(0), fields };
+    return { status: fields.find(([n]) => n === "grpc-status")?.[1].toString("latin1"), rst: undefined, fields };
+  }
+
   /** Frames on `streamId` (HEADERS, DATA, RST_STREAM...). */
   framesOn(streamId: number): ReceivedFrame[] {
     return this.frames.filter((f) => f.streamId === streamId);
@@ -263,12 +283,18 @@ export class RawFrameClient {
     while (this.buffer.length >= 9) {
       const length = this.buffer.readUIntBE(0, 3);
       if (this.buffer.length < 9 + length) break;
-      this.frames.push({
+      const frame: ReceivedFrame = {
         type: this.buffer[3]!,
         flags: this.buffer[4]!,
         streamId: this.buffer.readUInt32BE(5) & 0x7fffffff,
         payload: Buffer.from(this.buffer.subarray(9, 9 + length)),
-      });
+      };
+      this.frames.push(frame);
+      if (frame.type === FrameType.HEADERS) {
+        const list = this.headerBlocks.get(frame.streamId) ?? [];
+        list.push(this.decoder.decode(headerBlockOf(frame)));
+        this.headerBlocks.set(frame.streamId, list);
+      }
       this.buffer = this.buffer.subarray(9 + length);
     }
     this.wake();
@@ -288,6 +314,18 @@ export class RawFrameClient {
       this.waiters.push(done);
     });
   }
+}
+
+/** The header block fragment of a HEADERS frame, without padding and priority fields. */
+function headerBlockOf(frame: ReceivedFrame): Buffer {
+  let start = 0;
+  let end = frame.payload.length;
+  if (frame.flags & Flag.PADDED) {
+    end -= frame.payload[0]!;
+    start = 1;
+  }
+  if (frame.flags & Flag.PRIORITY) start += 5;
+  return frame.payload.subarray(start, end);
 }
 
 /** Open file descriptors of this process (Linux): sockets the server holds show up here. */

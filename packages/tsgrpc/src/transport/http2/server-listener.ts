@@ -141,6 +141,7 @@ class Http2ServerListener implements ServerListener {
       session.destroy();
       return;
     }
+    answerWithTheRightCode(session);
     this.sessions.add(session);
     this.sessionInfo.set(session, this.describeSession(session, new ServerSessionManager(session, this.options)));
     session.on("error", () => undefined);
@@ -150,6 +151,41 @@ class Http2ServerListener implements ServerListener {
     } catch {
       // The default window still works.
     }
+  }
+}
+
+/** nghttp2 library error codes (nghttp2.h) that node reports as session errors. */
+const NGHTTP2_ERR_PROTO = -505;
+const NGHTTP2_ERR_FLOW_CONTROL = -524;
+const NGHTTP2_ERR_FLOODED = -904;
+const { NGHTTP2_PROTOCOL_ERROR, NGHTTP2_FLOW_CONTROL_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/**
+ * Some connection errors nghttp2 leaves to node (SETTINGS_ENABLE_PUSH=2, INITIAL_WINDOW_SIZE > 2^31-1,
+ * MAX_FRAME_SIZE < 16384, WINDOW_UPDATE of 0, HEADERS on an even stream, RST_STREAM on an idle stream,
+ * PUSH_PROMISE from a client, connection window overflow, SETTINGS floods). node then destroys the
+ * session with an error and no code, which sends GOAWAY(INTERNAL_ERROR); RFC 9113 asks for
+ * PROTOCOL_ERROR or FLOW_CONTROL_ERROR, and a flood is the peer's fault (ENHANCE_YOUR_CALM). node calls
+ * the session's own `destroy(error)`, so that one session's `destroy` supplies the code from the
+ * nghttp2 error number when none is given. docs/http2-limitations.md lists what still comes out wrong.
+ */
+function answerWithTheRightCode(session: http2.ServerHttp2Session): void {
+  const destroy = session.destroy.bind(session);
+  session.destroy = (error?: Error | null, code?: number): void => {
+    destroy(error ?? undefined, code ?? (error == null ? undefined : goawayCodeFor(error)));
+  };
+}
+
+function goawayCodeFor(error: Error): number | undefined {
+  switch ((error as Error & { errno?: number }).errno) {
+    case NGHTTP2_ERR_PROTO:
+      return NGHTTP2_PROTOCOL_ERROR;
+    case NGHTTP2_ERR_FLOW_CONTROL:
+      return NGHTTP2_FLOW_CONTROL_ERROR;
+    case NGHTTP2_ERR_FLOODED:
+      return NGHTTP2_ENHANCE_YOUR_CALM;
+    default:
+      return undefined;
   }
 }
 
