@@ -273,6 +273,7 @@ function checkServerOptions(options: ServerOptions): void {
     "maxConnectionAgeMs",
     "maxMetadataSize",
     "maxReceiveBufferBytes",
+    "handshakeTimeoutMs",
   ] as const;
   for (const name of names) {
     const value = options[name];

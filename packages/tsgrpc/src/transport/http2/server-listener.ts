@@ -59,6 +59,7 @@ class Http2ServerListener implements ServerListener {
           rejectUnauthorized: options.tls.rejectUnauthorized ?? false,
           ALPNProtocols: ["h2"],
           allowHTTP1: false,
+          handshakeTimeout: handshakeTimeoutMs(options),
         })
       : http2.createServer({ settings });
     if (options.tls?.fetchConfig && certificates) useCertificateFetcher(this.server as http2.Http2SecureServer, options.tls, certificates);
@@ -136,6 +137,19 @@ class Http2ServerListener implements ServerListener {
     };
   }
 
+  /**
+   * A peer that opens a connection and never sends the HTTP/2 preface and its SETTINGS would hold a socket
+   * for as long as it likes. The timer starts when the session exists (at accept for plaintext, after the
+   * TLS handshake, which node bounds with the same timeout, for TLS) and ends with the client's SETTINGS.
+   */
+  private armHandshakeTimeout(session: http2.ServerHttp2Session): void {
+    const timer = setTimeout(() => session.destroy(), handshakeTimeoutMs(this.options));
+    timer.unref();
+    const done = (): void => clearTimeout(timer);
+    session.once("remoteSettings", done);
+    session.once("close", done);
+  }
+
   private track(session: http2.ServerHttp2Session): void {
     if (this.options.localOnly && !isLocalPeer(session.socket, "path" in this.address)) {
       session.destroy();
@@ -143,6 +157,7 @@ class Http2ServerListener implements ServerListener {
     }
     answerWithTheRightCode(session);
     this.sessions.add(session);
+    this.armHandshakeTimeout(session);
     this.sessionInfo.set(session, this.describeSession(session, new ServerSessionManager(session, this.options)));
     session.on("error", () => undefined);
     session.once("close", () => this.sessions.delete(session));
@@ -152,6 +167,18 @@ class Http2ServerListener implements ServerListener {
       // The default window still works.
     }
   }
+}
+
+/**
+ * gRPC Core waits 120 s for a handshake. 20 s is what a gRPC client itself gives a connection attempt
+ * (the minimum connect timeout of the connection backoff spec) before it abandons it and retries, so a
+ * handshake slower than that serves no client, while a socket per silent peer is held six times shorter.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
+
+function handshakeTimeoutMs(options: ServerConnectionOptions): number {
+  const ms = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  return Number.isFinite(ms) ? ms : 2 ** 31 - 1;
 }
 
 /** nghttp2 library error codes (nghttp2.h) that node reports as session errors. */
