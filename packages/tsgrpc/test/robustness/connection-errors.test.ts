@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Echo } from "../gen/echo_pb.js";
 import { failOnLeakedHandles } from "../helpers/leak-check.js";
-import { RawHttp2Client } from "../helpers/raw-http2-client.js";
+import { assertServesNewConnection } from "../helpers/robustness.js";
 import {
   buildFrame,
   dataFrame,
@@ -20,7 +20,7 @@ import {
   settingsFrame,
   windowUpdateFrame,
 } from "../helpers/raw-frames.js";
-import { decodeResponse, echoImpl, encodeRequest, sleep, startTestServer, UNARY, type TestServer } from "../helpers/test-server.js";
+import { echoImpl, sleep, startTestServer, UNARY, type TestServer } from "../helpers/test-server.js";
 
 failOnLeakedHandles();
 
@@ -50,7 +50,7 @@ function rapidResetBurst(count: number): Buffer[] {
   return frames;
 }
 
-export interface ConnectionErrorCase {
+interface ConnectionErrorCase {
   name: string;
   frames: () => Buffer[];
   /** The GOAWAY error code the server answers with. */
@@ -58,7 +58,7 @@ export interface ConnectionErrorCase {
 }
 
 /** What nghttp2 itself detects and answers with the RFC's code. */
-export const NGHTTP2_CASES: ConnectionErrorCase[] = [
+const NGHTTP2_CASES: ConnectionErrorCase[] = [
   { name: "DATA on stream 0", frames: () => [dataFrame(0, Buffer.from("x"))], code: ErrorCode.PROTOCOL_ERROR },
   { name: "a bad HPACK block (index out of range)", frames: () => [headersFrame(1, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]))], code: ErrorCode.COMPRESSION_ERROR },
   { name: "a frame over SETTINGS_MAX_FRAME_SIZE", frames: () => [openRequest(), dataFrame(1, Buffer.alloc(16_385))], code: ErrorCode.FRAME_SIZE_ERROR },
@@ -72,7 +72,7 @@ export const NGHTTP2_CASES: ConnectionErrorCase[] = [
  * unless the server supplies the code (server-listener.ts maps nghttp2's error number to the RFC's).
  * A WINDOW_UPDATE of 0 on a stream is a stream error in RFC 9113; node makes it a connection error.
  */
-export const NODE_CASES: ConnectionErrorCase[] = [
+const NODE_CASES: ConnectionErrorCase[] = [
   { name: "SETTINGS_ENABLE_PUSH = 2", frames: () => [settingsFrame([[Setting.ENABLE_PUSH, 2]])], code: ErrorCode.PROTOCOL_ERROR },
   { name: "SETTINGS_INITIAL_WINDOW_SIZE > 2^31-1", frames: () => [settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 2 ** 31]])], code: ErrorCode.FLOW_CONTROL_ERROR },
   { name: "SETTINGS_MAX_FRAME_SIZE < 16384", frames: () => [settingsFrame([[Setting.MAX_FRAME_SIZE, 16_383]])], code: ErrorCode.PROTOCOL_ERROR },
@@ -93,20 +93,6 @@ async function fdsBackToBaseline(label: string): Promise<void> {
   const giveUpAt = Date.now() + 1000;
   while (openFdCount() > fdBaseline && Date.now() < giveUpAt) await sleep(10);
   assert.ok(openFdCount() <= fdBaseline, `${label}: open fds back to ${fdBaseline}, now ${openFdCount()}`);
-}
-
-/** A normal unary call on a new connection succeeds within a second. */
-export async function assertServesNewConnection(port: number, label: string): Promise<void> {
-  const started = Date.now();
-  const client = await RawHttp2Client.connect(port);
-  try {
-    const response = await client.call(UNARY, { messages: [encodeRequest({ message: "alive" })] });
-    assert.equal(response.grpcStatus, 0, `${label}: a good call afterwards (${response.grpcMessage})`);
-    assert.equal(decodeResponse(response.messages[0]!.payload).message, "alive");
-  } finally {
-    await client.close();
-  }
-  assert.ok(Date.now() - started < 1000, `${label}: served within a second`);
 }
 
 async function runCase(c: ConnectionErrorCase, port: number, closeWithinMs = 1000): Promise<void> {
