@@ -167,3 +167,28 @@ test("a healthy idle connection with pings is not taken for dead", { timeout: 10
     await s.close();
   }
 });
+
+test("an idle connection is probed at most once after the peer's last frame, not over and over", { timeout: 10_000 }, async () => {
+  const s = await startTestServer((srv) => srv.addService(Echo, echoImpl));
+  try {
+    const client = await RawFrameClient.connect(s.port);
+    try {
+      let serverPings = 0;
+      client.socket.on("data", () => {
+        for (const f of client.frames.splice(0)) {
+          if (f.type === FrameType.PING && (f.flags & Flag.ACK) === 0) {
+            serverPings++;
+            client.send(pingFrame(f.payload, true));
+          }
+        }
+      });
+      await sleep(2000);
+      assert.ok(serverPings <= 2, `the server pinged ${serverPings} times in 2 s of silence`);
+      assert.equal(client.isClosed || client.ended, false, "still open");
+    } finally {
+      await client.destroy();
+    }
+  } finally {
+    await s.close();
+  }
+});

@@ -39,6 +39,8 @@ export class ServerSessionManager implements StreamActivity {
   private readonly keepaliveTimeoutMs: number;
   private deadCheckTimer: NodeJS.Timeout | undefined;
   private bytesReadAtLastCheck = 0;
+  /** Bytes of probe acks read since the last check. */
+  private probeAckBytes = 0;
   /** When each probe PING of the dead check not acknowledged yet was sent, oldest first. */
   private readonly probesUnanswered: number[] = [];
 
@@ -167,9 +169,10 @@ export class ServerSessionManager implements StreamActivity {
    * header block): it sends GOAWAY with the right code and then neither reads nor writes again, and node
    * tells JavaScript nothing, so the socket would stay open (CLOSE_WAIT once the peer hangs up) until
    * the process ends. node exposes no "session terminated" state, so it is probed: whenever the peer
-   * has sent something since the last check (the socket's byte counter, kept by the handle, also counts
-   * what node reads on its own), or the previous probe is still unanswered, a PING is submitted. A live session writes it within an event-loop
-   * turn; a terminated one keeps it queued forever. The session counts as dead only when the PING is
+   * has sent something since the last check besides the acks of earlier probes (the socket's byte
+   * counter, kept by the handle, also counts what node reads on its own), or the previous probe is still
+   * unanswered, a PING is submitted. A live session writes it within an event-loop turn; a terminated
+   * one keeps it queued forever. The session counts as dead only when the PING is
    * still queued on two checks DEAD_CHECK_SETTLE_MS apart while nothing was being written to the socket
    * and nothing was written between them: a slow peer that leaves our writes pending is never taken for
    * dead. The GOAWAY left long before the check, so the socket is destroyed at once. A probe that was
@@ -187,7 +190,12 @@ export class ServerSessionManager implements StreamActivity {
     const session = this.session;
     if (this.closed || session.destroyed) return;
     const io = socketIo(session);
-    const readSomething = io !== undefined && io.bytesRead !== this.bytesReadAtLastCheck;
+    // The acks of our own probes are reads too: left in, each ack would call for the next probe.
+    const readSomething = io !== undefined && io.bytesRead - this.bytesReadAtLastCheck - this.probeAckBytes > 0;
+    if (io !== undefined) {
+      this.bytesReadAtLastCheck = io.bytesRead;
+      this.probeAckBytes = 0;
+    }
     // An unanswered probe means either a slow peer or a session that stopped reading right after it
     // sent the probe (nghttp2 sends its GOAWAY, and may send frames queued with it, before it stops):
     // a second probe tells which, at most one at a time beyond the first.
@@ -203,10 +211,12 @@ export class ServerSessionManager implements StreamActivity {
       this.scheduleDeadCheck();
       return;
     }
-    this.bytesReadAtLastCheck = io.bytesRead;
     try {
       unanswered.push(performance.now());
-      session.ping(() => unanswered.shift());
+      session.ping((err) => {
+        unanswered.shift();
+        if (!err) this.probeAckBytes += PING_FRAME_BYTES;
+      });
     } catch {
       unanswered.pop();
       // node refuses a ping only when the session is closing or has too many unanswered: no probe now
@@ -254,6 +264,8 @@ function bytesWrittenOf(session: http2.Http2Session): number {
 
 /** How often a session is checked for having been terminated by nghttp2 (see scheduleDeadCheck). */
 const DEAD_CHECK_INTERVAL_MS = 250;
+/** A PING frame (and its ack) on the wire: 9-byte header, 8 bytes of data. */
+const PING_FRAME_BYTES = 17;
 /** The gap between the two looks of one check. */
 const DEAD_CHECK_SETTLE_MS = 60;
 
