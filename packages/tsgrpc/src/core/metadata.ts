@@ -1,6 +1,7 @@
 /**
  * Metadata: an ordered multimap of lower-case keys to values. Keys ending in "-bin" hold bytes, all others
- * hold printable ASCII strings (PROTOCOL-HTTP2.md "Custom-Metadata"). Invalid keys or values throw a
+ * hold printable ASCII strings (PROTOCOL-HTTP2.md "Custom-Metadata"; see FIELD_VALUE for what else is
+ * tolerated). Invalid keys or values throw a
  * TypeError when added, so a bad header is caught where it was made rather than on the wire.
  */
 export type MetadataValue = string | Uint8Array;
@@ -13,7 +14,16 @@ export type MetadataInit =
 
 /** Legal key characters; upper-case ASCII letters are accepted and lowered. */
 const KEY_PATTERN_ANY_CASE = /^[0-9A-Za-z_.-]+$/;
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/**
+ * Text metadata values that may be sent. gRPC's ASCII-Value is printable ASCII (0x20-0x7E, PROTOCOL-HTTP2.md),
+ * and implementations are asked to be lenient on receipt: tsgrpc accepts whatever node:http2 delivers and
+ * never rejects a request for it. The rule that keeps this consistent: anything received can be sent
+ * back. So a value may be any HTTP field value (RFC 9110 §5.5, RFC 9113 §8.2.1): printable ASCII, HTAB
+ * and the obs-text bytes 0x80-0xFF (one JS character U+0080-U+00FF each, written as that byte, the way
+ * node reads them), but never NUL, CR, LF or other controls, and never characters above U+00FF, which
+ * have no single-byte form. grpc-go likewise passes received values through untouched.
+ */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function isBinaryKey(key: string): boolean {
   return key.endsWith("-bin");
@@ -156,12 +166,17 @@ function validateValue(key: string, value: MetadataValue): void {
   if (typeof value !== "string") {
     throw new TypeError(`metadata key "${key}" is a text key, so its value must be a string (use a "-bin" key for bytes)`);
   }
-  if (!PRINTABLE_ASCII.test(value)) {
-    throw new TypeError(`metadata value for "${key}" must be printable ASCII (0x20-0x7E)`);
+  if (!FIELD_VALUE.test(value)) {
+    throw new TypeError(
+      `metadata value for "${key}" is not a valid HTTP/2 field value: use printable ASCII (0x20-0x7E); ` +
+        "tabs and characters U+0080-U+00FF (sent as single bytes) are tolerated; use a \"-bin\" key for anything else",
+    );
   }
-  // HTTP/2 forbids a field value that starts or ends with a space (RFC 9113 §8.2.1): node drops such a
-  // header without a word, so refuse it here where the caller can see why.
-  if (value.length > 0 && (value.charCodeAt(0) === 0x20 || value.charCodeAt(value.length - 1) === 0x20)) {
-    throw new TypeError(`metadata value for "${key}" must not start or end with a space (HTTP/2 would drop it)`);
+  // HTTP/2 forbids a field value that starts or ends with whitespace (RFC 9113 §8.2.1): node drops such
+  // a header without a word, so refuse it here where the caller can see why.
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  if (value.length > 0 && (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09)) {
+    throw new TypeError(`metadata value for "${key}" must not start or end with a space or tab (HTTP/2 would drop it)`);
   }
 }

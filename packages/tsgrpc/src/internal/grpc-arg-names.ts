@@ -66,6 +66,7 @@ export const SERVER_ARGS = {
   "grpc.max_connection_idle_ms": { field: "maxConnectionIdleMs", value: "ms" },
   "grpc.max_connection_age_ms": { field: "maxConnectionAgeMs", value: "ms" },
   "grpc.max_connection_age_grace_ms": { field: "maxConnectionAgeGraceMs", value: "ms" },
+  "grpc.server_handshake_timeout_ms": { field: "handshakeTimeoutMs", value: "ms" },
   "grpc.so_reuseport": { ignored: "Node listens without SO_REUSEPORT, so only 0 is accepted", accepts: onlyZero },
   "grpc.service_config": { unsupported: "a service config is the client's: give it to createChannel" },
 } as const satisfies ArgTable;

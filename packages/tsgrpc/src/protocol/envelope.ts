@@ -35,6 +35,11 @@ export class EnvelopeDecoder {
     private readonly onMessage: EnvelopeHandler,
   ) {}
 
+  /** Bytes held for a message not complete yet. */
+  get bufferedBytes(): number {
+    return this.pendingLength;
+  }
+
   /** True when a message has started but not finished: at end of stream that means a truncated message. */
   get hasPartialMessage(): boolean {
     return this.pendingLength > 0 || this.bodyLength >= 0;

@@ -28,6 +28,11 @@ export class MessageReader {
     });
   }
 
+  /** Bytes held for a message not complete yet. */
+  get bufferedBytes(): number {
+    return this.decoder.bufferedBytes;
+  }
+
   push(chunk: Buffer): void {
     this.decoder.push(chunk);
   }

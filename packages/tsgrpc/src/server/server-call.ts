@@ -11,6 +11,7 @@ import { MessageWriter } from "../protocol/message-writer.js";
 import { Http2ErrorCode } from "../protocol/status-mapping.js";
 import { MessageQueue } from "../internal/message-queue.js";
 import type { ServerTransportStream, StreamListener } from "../transport/transport.js";
+import type { ReceiveBudget } from "./receive-budget.js";
 
 /** Limits and defaults a call inherits from its server. */
 export interface ServerCallConfig {
@@ -18,6 +19,8 @@ export interface ServerCallConfig {
   maxSendMessageLength: number;
   /** Compression for responses when the client accepts it; undefined = identity. */
   defaultCompression: string | undefined;
+  /** The server-wide count of bytes held for incomplete request messages. */
+  receiveBudget?: ReceiveBudget;
 }
 
 /** What the server read from the request head before the call started. */
@@ -170,6 +173,21 @@ export class ServerCall implements StreamListener {
     } catch (err) {
       this.failRequests(RpcError.from(err, Code.INTERNAL));
     }
+    this.accountBuffered();
+  }
+
+  /** Bytes of an incomplete request message this call holds, as counted in the server's budget. */
+  private charged = 0;
+
+  /** Brings the server's receive budget in step with what the reader holds (nothing once the call ended). */
+  private accountBuffered(): void {
+    const budget = this.config.receiveBudget;
+    if (budget === undefined) return;
+    const held = this.finished ? 0 : this.reader.bufferedBytes;
+    if (held !== this.charged) {
+      budget.adjust(held - this.charged);
+      this.charged = held;
+    }
   }
 
   /** The client half-closed: every request message has arrived. */
@@ -315,6 +333,7 @@ export class ServerCall implements StreamListener {
   }
 
   private ended(): void {
+    this.accountBuffered();
     if (this.cancelReason && this.controller && !this.controller.signal.aborted) {
       this.controller.abort(this.cancelReason);
     }

@@ -17,6 +17,8 @@ import { runIntercepted } from "./run-intercepted.js";
 import { normalizeServerOptions, type ServerArgs } from "./server-args.js";
 import { composeServerInterceptors, type ServerCallFn, type ServerInterceptor } from "./server-interceptor.js";
 import { ServerCall, type ServerCallConfig } from "./server-call.js";
+import { defaultReceiveBudgetBytes, ReceiveBudget } from "./receive-budget.js";
+import { Http2ErrorCode } from "../protocol/status-mapping.js";
 import { CallContext } from "./server-context.js";
 import { ServerCredentials } from "./server-credentials.js";
 
@@ -37,6 +39,12 @@ export interface ServerOptions extends Http2Tuning, ServerConnectionOptions, Ser
   maxSendMessageLength?: number;
   /** Response compression used whenever the client accepts it ("gzip", "deflate"; default identity). */
   compression?: CompressionName;
+  /**
+   * Bytes the whole server may hold for request messages not yet complete, across all connections and
+   * streams (default 64 MiB, or 4 × maxReceiveMessageLength if larger). Past it new streams are refused
+   * with RST_STREAM(REFUSED_STREAM), which clients retry; running calls go on.
+   */
+  maxReceiveBufferBytes?: number;
 }
 
 export interface ShutdownOptions {
@@ -95,6 +103,8 @@ class GrpcServer implements Server, ServerInternals {
   private readonly terminated = new Promise<void>((resolve) => (this.resolveTerminated = resolve));
   private shuttingDown = false;
   private readonly maxConcurrentRpcs: number;
+  /** Bytes held for incomplete request messages, server-wide. */
+  readonly receiveBudget: ReceiveBudget;
 
   /** The interceptors composed around the handlers; undefined without interceptors (the direct path). */
   private readonly intercepted: ServerCallFn | undefined;
@@ -106,10 +116,13 @@ class GrpcServer implements Server, ServerInternals {
     }
     this.maxConcurrentRpcs = options.maxConcurrentRpcs ?? Infinity;
     checkServerOptions(options);
+    const maxReceiveMessageLength = options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE;
+    this.receiveBudget = new ReceiveBudget(options.maxReceiveBufferBytes ?? defaultReceiveBudgetBytes(maxReceiveMessageLength));
     this.callConfig = {
-      maxReceiveMessageLength: options.maxReceiveMessageLength ?? DEFAULT_MAX_RECEIVE,
+      maxReceiveMessageLength,
       maxSendMessageLength: options.maxSendMessageLength ?? Infinity,
       defaultCompression: options.compression,
+      receiveBudget: this.receiveBudget,
     };
   }
 
@@ -188,6 +201,11 @@ class GrpcServer implements Server, ServerInternals {
       refuse(stream, new RpcError(Code.UNAVAILABLE, "server is shutting down"));
       return;
     }
+    if (this.receiveBudget.exhausted) {
+      // Nothing was processed: REFUSED_STREAM tells the client so, and it may retry (RFC 9113 §8.7).
+      stream.reset(Http2ErrorCode.REFUSED_STREAM);
+      return;
+    }
     const admission = admitRequest(stream);
     if (admission.kind === "http-error") {
       stream.respondHttpError(admission.status, admission.message);
@@ -254,6 +272,8 @@ function checkServerOptions(options: ServerOptions): void {
     "maxConnectionIdleMs",
     "maxConnectionAgeMs",
     "maxMetadataSize",
+    "maxReceiveBufferBytes",
+    "handshakeTimeoutMs",
   ] as const;
   for (const name of names) {
     const value = options[name];

@@ -121,6 +121,12 @@ export interface ServerConnectionOptions {
   maxConnectionAgeMs?: number;
   /** After a max-age GOAWAY, how long calls still running may go on before the connection is cut (default: no limit). */
   maxConnectionAgeGraceMs?: number;
+  /**
+   * A connection must complete its handshake within this long or it is closed (default 20 s): the TLS
+   * handshake if any, then the HTTP/2 preface and the client's SETTINGS (reference:
+   * `grpc.server_handshake_timeout_ms`).
+   */
+  handshakeTimeoutMs?: number;
 }
 
 /** What a GOAWAY frame said. */

@@ -112,14 +112,41 @@ const MAX_PING_STRIKES = 2;
 /** Without calls and without permit-without-calls, a client may ping once per TCP keepalive period. */
 const PING_INTERVAL_WITHOUT_CALLS_MS = 2 * 60 * 60 * 1000;
 
+/** The most pings banked by DATA sent (see PingStrikes.onPing). */
+const MAX_PING_CREDITS = 256;
+/** Bytes of one full DATA frame at HTTP/2's default SETTINGS_MAX_FRAME_SIZE, frame header included. */
+const FULL_DATA_FRAME = 16_384 + 9;
+/** Bytes of a PING ack. */
+const PING_ACK = 17;
+/**
+ * Bytes the connection may write besides PING acks without that counting as HEADERS or DATA: a pair of
+ * WINDOW_UPDATE frames (13 each) and a SETTINGS ack (9), which the server sends in answer to the client.
+ */
+const CONTROL_SLACK = 2 * 13 + 9;
+
 /**
  * The server's ping policing (gRFC A8 "Server Enforcement"): a ping sooner than permitted after the
  * last valid one is a strike, and a client with more than two strikes is misbehaving. Sending HEADERS
  * or DATA wipes the slate clean, since the peer may then ping to measure latency or bandwidth.
+ *
+ * What counts as "sent" is measured, not guessed from the handler's writes: a large response leaves in
+ * many DATA bursts paced by the client's window updates, long after the handler's one write, and
+ * grpc-go/grpc-java clients ping after DATA they receive (BDP estimation). node has no per-frame "sent"
+ * event, so at each ping the connection's byte counter (what actually reached the socket) is compared
+ * with its value at the previous ping; what exceeds the PING acks and a little control-frame slack went
+ * out as HEADERS or DATA. That resets the strikes, and every full DATA frame's worth of it also earns the
+ * client one ping that is never a strike: a client that answers every DATA frame with a PING (a BDP
+ * estimator at its most eager) sends several pings per window's worth of DATA, all arriving after the
+ * server sent that burst and before it may send the next. Pings stay bounded by the server's own output
+ * (one 17-byte ack per DATA frame at most), so this cannot turn into a flood.
  */
 export class PingStrikes {
   private lastValidAt = -Infinity;
   private strikes = 0;
+  private credits = 0;
+  private bytesAtLastPing = 0;
+  /** PING acks the byte counter has yet to show (node may write several at once, later). */
+  private ackBytesOwed = 0;
 
   constructor(
     private readonly minTimeMs: number,
@@ -132,8 +159,23 @@ export class PingStrikes {
     this.strikes = 0;
   }
 
-  /** A PING arrived; false means "too many pings": the connection must go. */
-  onPing(activeStreams: number): boolean {
+  /**
+   * A PING arrived; `bytesWritten` is the connection's socket byte counter now. False means "too many
+   * pings": the connection must go.
+   */
+  onPing(activeStreams: number, bytesWritten: number): boolean {
+    const written = bytesWritten - this.bytesAtLastPing;
+    this.bytesAtLastPing = bytesWritten;
+    const surplus = written - this.ackBytesOwed;
+    this.ackBytesOwed = Math.max(0, this.ackBytesOwed - written) + PING_ACK;
+    if (surplus > CONTROL_SLACK) {
+      this.reset();
+      this.credits = Math.min(MAX_PING_CREDITS, this.credits + Math.floor(surplus / FULL_DATA_FRAME));
+    }
+    if (this.credits > 0) {
+      this.credits--;
+      return true;
+    }
     const now = performance.now();
     const permitted = activeStreams === 0 && !this.permitWithoutCalls ? Math.max(PING_INTERVAL_WITHOUT_CALLS_MS, this.minTimeMs) : this.minTimeMs;
     if (now - this.lastValidAt >= permitted) {

@@ -6,7 +6,7 @@ import { ServerStreamAdapter, type SessionInfo } from "./server-stream.js";
 import { useCertificateFetcher } from "./certificate-fetcher.js";
 import { ServerCertificates } from "./server-certificates.js";
 import { isLocalPeer, sessionSecurity } from "./peer-security.js";
-import { sessionSettings } from "./settings.js";
+import { DEFAULT_SERVER_MAX_CONCURRENT_STREAMS, sessionSettings } from "./settings.js";
 import { ServerSessionManager } from "./server-session.js";
 
 export interface ServerListenerOptions extends Http2Tuning, ServerConnectionOptions {
@@ -48,7 +48,7 @@ class Http2ServerListener implements ServerListener {
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: ServerListenerOptions) {
-    const settings = sessionSettings(options);
+    const settings = sessionSettings({ ...options, maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_SERVER_MAX_CONCURRENT_STREAMS });
     // The first key/certificate pair, the others by SNI, and rotation (server-certificates.ts).
     const certificates = options.tls ? new ServerCertificates(options.tls) : undefined;
     this.server = options.tls && certificates
@@ -59,6 +59,7 @@ class Http2ServerListener implements ServerListener {
           rejectUnauthorized: options.tls.rejectUnauthorized ?? false,
           ALPNProtocols: ["h2"],
           allowHTTP1: false,
+          handshakeTimeout: handshakeTimeoutMs(options),
         })
       : http2.createServer({ settings });
     if (options.tls?.fetchConfig && certificates) useCertificateFetcher(this.server as http2.Http2SecureServer, options.tls, certificates);
@@ -136,12 +137,27 @@ class Http2ServerListener implements ServerListener {
     };
   }
 
+  /**
+   * A peer that opens a connection and never sends the HTTP/2 preface and its SETTINGS would hold a socket
+   * for as long as it likes. The timer starts when the session exists (at accept for plaintext, after the
+   * TLS handshake, which node bounds with the same timeout, for TLS) and ends with the client's SETTINGS.
+   */
+  private armHandshakeTimeout(session: http2.ServerHttp2Session): void {
+    const timer = setTimeout(() => session.destroy(), handshakeTimeoutMs(this.options));
+    timer.unref();
+    const done = (): void => clearTimeout(timer);
+    session.once("remoteSettings", done);
+    session.once("close", done);
+  }
+
   private track(session: http2.ServerHttp2Session): void {
     if (this.options.localOnly && !isLocalPeer(session.socket, "path" in this.address)) {
       session.destroy();
       return;
     }
+    answerWithTheRightCode(session);
     this.sessions.add(session);
+    this.armHandshakeTimeout(session);
     this.sessionInfo.set(session, this.describeSession(session, new ServerSessionManager(session, this.options)));
     session.on("error", () => undefined);
     session.once("close", () => this.sessions.delete(session));
@@ -150,6 +166,53 @@ class Http2ServerListener implements ServerListener {
     } catch {
       // The default window still works.
     }
+  }
+}
+
+/**
+ * gRPC Core waits 120 s for a handshake. 20 s is what a gRPC client itself gives a connection attempt
+ * (the minimum connect timeout of the connection backoff spec) before it abandons it and retries, so a
+ * handshake slower than that serves no client, while a socket per silent peer is held six times shorter.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
+
+function handshakeTimeoutMs(options: ServerConnectionOptions): number {
+  const ms = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  return Number.isFinite(ms) ? ms : 2 ** 31 - 1;
+}
+
+/** nghttp2 library error codes (nghttp2.h) that node reports as session errors. */
+const NGHTTP2_ERR_PROTO = -505;
+const NGHTTP2_ERR_FLOW_CONTROL = -524;
+const NGHTTP2_ERR_FLOODED = -904;
+const { NGHTTP2_PROTOCOL_ERROR, NGHTTP2_FLOW_CONTROL_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/**
+ * Some connection errors nghttp2 leaves to node (SETTINGS_ENABLE_PUSH=2, INITIAL_WINDOW_SIZE > 2^31-1,
+ * MAX_FRAME_SIZE < 16384, WINDOW_UPDATE of 0, HEADERS on an even stream, RST_STREAM on an idle stream,
+ * PUSH_PROMISE from a client, connection window overflow, SETTINGS floods). node then destroys the
+ * session with an error and no code, which sends GOAWAY(INTERNAL_ERROR); RFC 9113 asks for
+ * PROTOCOL_ERROR or FLOW_CONTROL_ERROR, and a flood is the peer's fault (ENHANCE_YOUR_CALM). node calls
+ * the session's own `destroy(error)`, so that one session's `destroy` supplies the code from the
+ * nghttp2 error number when none is given. docs/http2-limitations.md lists what still comes out wrong.
+ */
+function answerWithTheRightCode(session: http2.ServerHttp2Session): void {
+  const destroy = session.destroy.bind(session);
+  session.destroy = (error?: Error | null, code?: number): void => {
+    destroy(error ?? undefined, code ?? (error == null ? undefined : goawayCodeFor(error)));
+  };
+}
+
+function goawayCodeFor(error: Error): number | undefined {
+  switch ((error as Error & { errno?: number }).errno) {
+    case NGHTTP2_ERR_PROTO:
+      return NGHTTP2_PROTOCOL_ERROR;
+    case NGHTTP2_ERR_FLOW_CONTROL:
+      return NGHTTP2_FLOW_CONTROL_ERROR;
+    case NGHTTP2_ERR_FLOODED:
+      return NGHTTP2_ENHANCE_YOUR_CALM;
+    default:
+      return undefined;
   }
 }
 

@@ -37,6 +37,12 @@ export class ServerSessionManager implements StreamActivity {
   private finishGoaway: (() => void) | undefined;
   private closed = false;
   private readonly keepaliveTimeoutMs: number;
+  private deadCheckTimer: NodeJS.Timeout | undefined;
+  private bytesReadAtLastCheck = 0;
+  /** Bytes of probe acks read since the last check. */
+  private probeAckBytes = 0;
+  /** When each probe PING of the dead check not acknowledged yet was sent, oldest first. */
+  private readonly probesUnanswered: number[] = [];
 
   constructor(
     private readonly session: http2.ServerHttp2Session,
@@ -46,6 +52,7 @@ export class ServerSessionManager implements StreamActivity {
     this.strikes = new PingStrikes(options.keepaliveMinTimeMs ?? DEFAULT_KEEPALIVE_MIN_TIME_MS, options.keepalivePermitWithoutCalls ?? false);
     session.on("ping", () => this.onPing());
     session.once("close", () => this.dispose());
+    this.scheduleDeadCheck();
 
     const keepaliveTimeMs = options.keepaliveTimeMs ?? DEFAULT_SERVER_KEEPALIVE_TIME_MS;
     if (keepaliveTimeMs > 0 && keepaliveTimeMs !== Infinity) {
@@ -79,10 +86,11 @@ export class ServerSessionManager implements StreamActivity {
     this.finishGoaway?.();
   }
 
-  /** The server sent HEADERS or DATA: the client may ping again (gRFC A8 enforcement). */
+  /** The server is sending HEADERS or DATA: the client may ping again (gRFC A8 enforcement). */
   sent(): void {
     this.strikes.reset();
   }
+
 
   /**
    * Graceful termination (gRFC A9, RFC 9113 §6.8): GOAWAY with the largest stream id and a PING; once
@@ -129,7 +137,7 @@ export class ServerSessionManager implements StreamActivity {
 
   private onPing(): void {
     this.keepalive?.noteRead();
-    if (this.strikes.onPing(this.activeStreams)) return;
+    if (this.strikes.onPing(this.activeStreams, bytesWrittenOf(this.session))) return;
     // gRFC A8: GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"), then close at once, failing running calls
     // so that the client's author notices the misconfiguration.
     try {
@@ -154,11 +162,137 @@ export class ServerSessionManager implements StreamActivity {
     this.idleTimer.unref();
   }
 
+  /**
+   * RFC 9113 §5.4.1: after a connection error and its GOAWAY, the endpoint MUST close the TCP
+   * connection. nghttp2 (inside node:http2) detects most connection errors itself (DATA on stream 0, a
+   * bad HPACK block, an oversized frame, a malformed SETTINGS frame, a rapid-reset burst, an endless
+   * header block): it sends GOAWAY with the right code and then neither reads nor writes again, and node
+   * tells JavaScript nothing, so the socket would stay open (CLOSE_WAIT once the peer hangs up) until
+   * the process ends. node exposes no "session terminated" state, so it is probed: whenever the peer
+   * has sent something since the last check besides the acks of earlier probes (the socket's byte
+   * counter, kept by the handle, also counts what node reads on its own), or the previous probe is still
+   * unanswered, a PING is submitted. A live session writes it within an event-loop turn; a terminated
+   * one keeps it queued forever. The session counts as dead only when the PING is
+   * still queued on two checks DEAD_CHECK_SETTLE_MS apart while nothing was being written to the socket
+   * and nothing was written between them: a slow peer that leaves our writes pending is never taken for
+   * dead. The GOAWAY left long before the check, so the socket is destroyed at once. A probe that was
+   * written but stays unanswered for the keepalive timeout also ends the session: after a rapid-reset
+   * burst nghttp2 sends GOAWAY(INTERNAL_ERROR) and stops reading but not writing, and only time tells
+   * such a session from a slow peer. The cost: on a connection that is receiving, one 17-byte PING
+   * (and its ack) per DEAD_CHECK_INTERVAL_MS; an idle connection is never probed.
+   */
+  private scheduleDeadCheck(): void {
+    this.deadCheckTimer = setTimeout(() => this.deadCheck(), DEAD_CHECK_INTERVAL_MS);
+    this.deadCheckTimer.unref();
+  }
+
+  private deadCheck(): void {
+    const session = this.session;
+    if (this.closed || session.destroyed) return;
+    const io = socketIo(session);
+    // The acks of our own probes are reads too: left in, each ack would call for the next probe.
+    const readSomething = io !== undefined && io.bytesRead - this.bytesReadAtLastCheck - this.probeAckBytes > 0;
+    if (io !== undefined) {
+      this.bytesReadAtLastCheck = io.bytesRead;
+      this.probeAckBytes = 0;
+    }
+    // An unanswered probe means either a slow peer or a session that stopped reading right after it
+    // sent the probe (nghttp2 sends its GOAWAY, and may send frames queued with it, before it stops):
+    // a second probe tells which, at most one at a time beyond the first.
+    const unanswered = this.probesUnanswered;
+    if (unanswered.length > 0 && performance.now() - unanswered[0]! > this.keepaliveTimeoutMs) {
+      // Written but never answered for as long as a keepalive ping may take (gRFC A8): either the peer
+      // is gone or node stopped reading (it does so after a GOAWAY for a rapid-reset burst, while still
+      // writing). Either way the connection is dead.
+      session.destroy();
+      return;
+    }
+    if (io === undefined || (!readSomething && unanswered.length !== 1)) {
+      this.scheduleDeadCheck();
+      return;
+    }
+    try {
+      unanswered.push(performance.now());
+      session.ping((err) => {
+        unanswered.shift();
+        if (!err) this.probeAckBytes += PING_FRAME_BYTES;
+      });
+    } catch {
+      unanswered.pop();
+      // node refuses a ping only when the session is closing or has too many unanswered: no probe now
+      this.scheduleDeadCheck();
+      return;
+    }
+    this.deadCheckTimer = setTimeout(() => {
+      const first = socketIo(session);
+      if (this.closed || session.destroyed || first === undefined || !looksStuck(session, first)) {
+        this.scheduleDeadCheck();
+        return;
+      }
+      this.deadCheckTimer = setTimeout(() => {
+        const second = socketIo(session);
+        if (this.closed || session.destroyed) return;
+        if (second !== undefined && looksStuck(session, second) && second.bytesWritten === first.bytesWritten) {
+          session.destroy();
+          return;
+        }
+        this.scheduleDeadCheck();
+      }, DEAD_CHECK_SETTLE_MS);
+      this.deadCheckTimer.unref();
+    }, DEAD_CHECK_SETTLE_MS);
+    this.deadCheckTimer.unref();
+  }
+
   private dispose(): void {
     this.closed = true;
+    clearTimeout(this.deadCheckTimer);
     this.keepalive?.stop();
     for (const timer of [this.idleTimer, this.ageTimer, this.pingWaitTimer, this.graceTimer]) clearTimeout(timer);
     this.pingWaitTimer = undefined;
     this.finishGoaway = undefined;
   }
+}
+
+/** What the session's socket has written so far (the TLS or TCP socket; 0 if it is already gone). */
+function bytesWrittenOf(session: http2.Http2Session): number {
+  try {
+    return session.socket?.bytesWritten ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How often a session is checked for having been terminated by nghttp2 (see scheduleDeadCheck). */
+const DEAD_CHECK_INTERVAL_MS = 250;
+/** A PING frame (and its ack) on the wire: 9-byte header, 8 bytes of data. */
+const PING_FRAME_BYTES = 17;
+/** The gap between the two looks of one check. */
+const DEAD_CHECK_SETTLE_MS = 60;
+
+interface SocketIo {
+  bytesRead: number;
+  bytesWritten: number;
+  /** Bytes handed to the socket's handle and not yet taken by the kernel (0: no write in progress). */
+  writeQueueSize: number;
+}
+
+function socketIo(session: http2.Http2Session): SocketIo | undefined {
+  try {
+    const socket = session.socket as (typeof session.socket & { _handle?: { writeQueueSize?: number } }) | undefined;
+    if (!socket) return undefined;
+    return { bytesRead: socket.bytesRead, bytesWritten: socket.bytesWritten, writeQueueSize: socket._handle?.writeQueueSize ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** nghttp2 holds frames to send while the socket has no write in progress: it will never send them. */
+function looksStuck(session: http2.Http2Session, io: SocketIo): boolean {
+  let queued = 0;
+  try {
+    queued = session.state.outboundQueueSize ?? 0;
+  } catch {
+    return false;
+  }
+  return queued > 0 && io.writeQueueSize === 0;
 }
