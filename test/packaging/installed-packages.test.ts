@@ -172,7 +172,7 @@ describe("installed packages", { timeout: TIMEOUT_MS, concurrency: false }, () =
       const compiled = run(tsc[0] === "tsc" ? "npx" : tsc[0]!, tsc[0] === "tsc" ? ["tsc", "-p", dir] : ["-p", dir], project);
       assert.equal(compiled.status, 0, `tsc (${setup.name}) reported errors:\n${compiled.output}`);
       const ran = mustRun(process.execPath, [join(dir, "dist/app.js")], project);
-      assert.match(ran, /unary: ok\nunary error: ok\nserver streaming: ok\nclient streaming: ok\nbidi streaming: ok\nrun-time loaded service: ok\nall calls ok/);
+      assert.match(ran, /unary: ok\nunary error: ok\nserver streaming: ok\nclient streaming: ok\nbidi streaming: ok\nrun-time loaded service: ok\nhealth \(tsgrpc\/health\): ok\nall calls ok/);
     });
   }
 

@@ -3,6 +3,7 @@
 // Serves until SIGINT or SIGTERM, then shuts down gracefully (running calls get a few seconds).
 import { parseArgs } from "node:util";
 import { createServer } from "tsgrpc";
+import { addHealthService } from "tsgrpc/health";
 import { DEFAULT_DB_PATH, FeatureDbError, loadFeatures } from "./db.js";
 import { RouteGuide } from "./gen/route_guide_pb.js";
 import { createRouteGuideService } from "./route-guide-service.js";
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
   }
 
   const server = createServer().addService(RouteGuide, createRouteGuideService(features));
+  // grpc.health.v1 for probes and load balancers: NOT_SERVING as soon as the server starts shutting down.
+  addHealthService(server).setStatus(RouteGuide.typeName, "SERVING");
   let port: number;
   try {
     port = await server.bind(hostPort(args.host, args.port));

@@ -8,6 +8,7 @@
  * running ones get a few seconds to finish.
  */
 import { createServer } from "tsgrpc";
+import { addHealthService } from "tsgrpc/health";
 import { parseArgs, parseMs, parsePort, runMain } from "./cli-args.js";
 import { Users } from "./gen/users_pb.js";
 import { createUsersService } from "./users-service.js";
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
 
   const server = createServer();
   server.addService(Users, createUsersService({ streamDelayMs }));
+  // grpc.health.v1 for probes and load balancers: NOT_SERVING as soon as the server starts shutting down.
+  addHealthService(server).setStatus(Users.typeName, "SERVING");
   const address = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   const bound = await server.bind(`${address}:${port}`);
   console.log(`Users server listening on ${address}:${bound}`);

@@ -75,6 +75,12 @@ export interface Server {
   shutdown(options?: ShutdownOptions): Promise<void>;
   /** Immediate stop: running calls are cancelled now. */
   forceShutdown(): Promise<void>;
+  /**
+   * Runs `listener` once when shutdown starts (graceful or forced), before the server stops accepting
+   * connections: the place to turn health NOT_SERVING and end long-lived streams. A listener that throws
+   * does not stop the shutdown.
+   */
+  onShutdown(listener: () => void): this;
   /** Resolves once the server has stopped; with a timeout, resolves false if it had not (reference: `wait_for_termination`). */
   waitForTermination(timeoutMs?: number): Promise<boolean>;
   /** Number of calls being served right now. */
@@ -102,6 +108,7 @@ class GrpcServer implements Server, ServerInternals {
   private resolveTerminated!: () => void;
   private readonly terminated = new Promise<void>((resolve) => (this.resolveTerminated = resolve));
   private shuttingDown = false;
+  private readonly shutdownListeners: Array<() => void> = [];
   private readonly maxConcurrentRpcs: number;
   /** Bytes held for incomplete request messages, server-wide. */
   readonly receiveBudget: ReceiveBudget;
@@ -178,6 +185,11 @@ class GrpcServer implements Server, ServerInternals {
     return this.stopping;
   }
 
+  onShutdown(listener: () => void): this {
+    this.shutdownListeners.push(listener);
+    return this;
+  }
+
   forceShutdown(): Promise<void> {
     const stopping = this.shutdown({ graceMs: 0 });
     this.cutOff();
@@ -232,6 +244,13 @@ class GrpcServer implements Server, ServerInternals {
   }
 
   private async stop(graceMs: number): Promise<void> {
+    for (const listener of this.shutdownListeners) {
+      try {
+        listener();
+      } catch (err) {
+        process.emitWarning(`a server shutdown listener threw: ${(err as Error).message}`);
+      }
+    }
     this.shuttingDown = true;
     // Resolves once every connection has closed. Draining sessions close by themselves after their last
     // stream, trailers included: destroying them as soon as the last call finished would reset streams
