@@ -5,6 +5,8 @@
 export interface ServiceConfig {
   /** The policies in order of preference, each `{ name: config }`; the first one registered is used. */
   readonly loadBalancingConfig: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  /** Client-side health checking (gRFC A17): the service name to watch on each backend. */
+  readonly healthCheckConfig?: { readonly serviceName: string };
 }
 
 /**
@@ -46,5 +48,12 @@ export function parseServiceConfig(input: unknown): ServiceConfig {
     // The older field, used only when loadBalancingConfig is absent; names are upper case there.
     if (lb === undefined) loadBalancingConfig.push({ [policy.toLowerCase()]: {} });
   }
-  return { loadBalancingConfig };
+  const health = record.healthCheckConfig;
+  if (health === undefined) return { loadBalancingConfig };
+  if (typeof health !== "object" || health === null || Array.isArray(health)) {
+    throw new TypeError("the service config's healthCheckConfig is not an object");
+  }
+  const serviceName = (health as Record<string, unknown>).serviceName ?? "";
+  if (typeof serviceName !== "string") throw new TypeError("the service config's healthCheckConfig.serviceName is not a string");
+  return { loadBalancingConfig, healthCheckConfig: { serviceName } };
 }
